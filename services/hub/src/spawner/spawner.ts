@@ -1,0 +1,71 @@
+/**
+ * The Spawner contract: the only thing a container backend implements.
+ *
+ * Lifecycle rules (single-flight, timeouts, readiness polling, progress, proxy routes, tokens) live in
+ * `servers/`, around the spawner, never inside an implementation. A spawner only turns a fully-resolved
+ * request into a running process and reports on it.
+ */
+
+/** Everything a spawner needs, already resolved and validated by the hub. Users never set any of it directly. */
+export interface SpawnRequest {
+  /** Normalized user name. */
+  readonly user: string;
+  /** Server name, '' for the default server. */
+  readonly serverName: string;
+  /** Image reference, already checked against the admin's profiles. */
+  readonly image: string;
+  /** The complete environment (PROTOCOL.md), admin env already merged. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Port the single-user server binds inside the container (must match JUPYTERHUB_SERVICE_URL). */
+  readonly port: number;
+  /** Resource limits; undefined means the spawner's configured default. */
+  readonly limits?: {
+    readonly memoryBytes?: number;
+    readonly nanoCpus?: number;
+    readonly pids?: number;
+  };
+}
+
+/** Opaque, JSON-serializable state the hub persists so it can find the server again after a restart. */
+export type SpawnerState = Readonly<Record<string, string | number | boolean | null>>;
+
+export interface Started {
+  /** Where the hub and the proxy reach the server, e.g. http://berth-alice:8888 (no path). */
+  readonly url: string;
+  readonly state: SpawnerState;
+}
+
+/** Outcomes as a discriminated union: "unknown" must never be taken for "stopped". */
+export type SpawnerStatus =
+  | { readonly state: 'running' }
+  | { readonly state: 'stopped'; readonly exitCode?: number; readonly oomKilled?: boolean }
+  | { readonly state: 'unknown'; readonly error: string };
+
+export interface Spawner {
+  /** Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made. */
+  start(req: SpawnRequest, signal?: AbortSignal): Promise<Started>;
+  /** Stop and remove the server's process. Keeps persistent storage. Idempotent: a missing server is fine. */
+  stop(state: SpawnerState): Promise<void>;
+  /** Report what the backend sees now. Never throws: failures are `unknown`. */
+  status(state: SpawnerState): Promise<SpawnerStatus>;
+  /** Last lines of the server's output, for failed spawns. Optional capability. */
+  logs?(state: SpawnerState, tail: number): Promise<string>;
+}
+
+export type SpawnErrorCode =
+  | 'IMAGE_NOT_FOUND'
+  | 'START_FAILED'
+  | 'EXITED_EARLY'
+  | 'ABORTED'
+  | 'BACKEND_UNAVAILABLE';
+
+export class SpawnError extends Error {
+  readonly code: SpawnErrorCode;
+  readonly state: SpawnerState | undefined;
+  constructor(code: SpawnErrorCode, message: string, state?: SpawnerState) {
+    super(message);
+    this.name = 'SpawnError';
+    this.code = code;
+    this.state = state;
+  }
+}
