@@ -1,0 +1,41 @@
+import type { ServerRow, UserRow } from '../db/schema.ts';
+import { serverPrefix } from '../servers/naming.ts';
+
+const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+
+/** A server as JupyterHub's REST API shapes it. */
+export function serverModel(user: UserRow, row: ServerRow, pending: boolean) {
+  const ready = row.state === 'running';
+  const path = serverPrefix(user.name, row.name);
+  return {
+    name: row.name,
+    ready,
+    pending: row.state === 'stopping' ? 'stop' : pending || row.state === 'pending' ? 'spawn' : null,
+    stopped: false,
+    url: path,
+    progress_url: `/hub/api/users/${encodeURIComponent(user.name)}/${row.name ? `servers/${encodeURIComponent(row.name)}` : 'server'}/progress`,
+    started: iso(row.started),
+    last_activity: iso(row.last_activity ?? row.started),
+    state: null,
+    user_options: {},
+  };
+}
+
+/** A user as JupyterHub's REST API shapes it. */
+export function userModel(user: UserRow, servers: readonly ServerRow[], pendingNames: ReadonlySet<string>) {
+  const byName: Record<string, ReturnType<typeof serverModel>> = {};
+  for (const s of servers) byName[s.name] = serverModel(user, s, pendingNames.has(s.name));
+  const def = byName[''];
+  return {
+    kind: 'user' as const,
+    name: user.name,
+    admin: user.admin,
+    roles: user.admin ? ['admin', 'user'] : ['user'],
+    groups: [] as string[],
+    server: def?.ready ? def.url : null,
+    pending: def?.pending ?? null,
+    created: iso(user.created),
+    last_activity: iso(user.last_activity),
+    servers: byName,
+  };
+}

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../errors.ts';
+import { apiIdentity, requireScope } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { serverModel } from './models.ts';
+import { checkServerName, checkUserName } from './validate.ts';
+
+type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
+
+export const serversRoutes: RouteModule = (app, { ctx, verifyXsrf }) => {
+  async function target(req: Req, reply: FastifyReply, scope: string) {
+    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    const name = checkUserName(req.params.name);
+    const serverName = req.params.server === undefined ? '' : checkServerName(req.params.server);
+    requireScope(id, scope, { user: name, server: `${name}/${serverName}` });
+    const user = await ctx.users.byName(name);
+    if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
+    return { user, serverName };
+  }
+
+  async function start(req: Req, reply: FastifyReply) {
+    const body = req.body;
+    // Users choose nothing about the container here: any option is refused, never ignored.
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
+      throw new HubError('INVALID_BODY', 'server options are not accepted');
+    }
+    const { user, serverName } = await target(req, reply, 'servers');
+    const existing = await ctx.servers.find(user.id, serverName);
+    if (existing?.state === 'running') {
+      throw new HubError(
+        'CONFLICT',
+        `${user.name}'s server ${serverName ? `${serverName} ` : ''}is already running`,
+      );
+    }
+    const out = await ctx.lifecycle.start(user, serverName);
+    if (out.status === 'ready') return reply.code(201).send(serverModel(user, out.server, false));
+    if (out.status === 'pending') return reply.code(202).send();
+    throw new HubError('SPAWN_FAILED', `spawn failed (${out.code}): ${out.message}`);
+  }
+
+  async function stop(req: Req, reply: FastifyReply) {
+    const { user, serverName } = await target(req, reply, 'servers');
+    const out = await ctx.lifecycle.stop(user, serverName);
+    if (out.status === 'not-running') return reply.code(204).send();
+    return reply.code(204).send();
+  }
+
+  app.post('/hub/api/users/:name/server', start);
+  app.delete('/hub/api/users/:name/server', stop);
+  app.post('/hub/api/users/:name/servers/:server', start);
+  app.delete('/hub/api/users/:name/servers/:server', stop);
+};

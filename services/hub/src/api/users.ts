@@ -1,0 +1,36 @@
+import type { FastifyRequest } from 'fastify';
+import { HubError } from '../errors.ts';
+import { apiIdentity, requireScope } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { userModel } from './models.ts';
+import { checkUserName } from './validate.ts';
+
+export const usersRoutes: RouteModule = (app, deps) => {
+  const { ctx, verifyXsrf } = deps;
+
+  async function model(user: Parameters<typeof userModel>[0]) {
+    const servers = await ctx.servers.forUser(user.id);
+    const pending = new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
+    return userModel(user, servers, pending);
+  }
+
+  /** The identity behind a token or session, with its expanded scopes. */
+  app.get('/hub/api/user', async (req, reply) => {
+    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    return {
+      ...(await model(id.user)),
+      scopes: id.scopes,
+      session_id: id.sessionId,
+      token_id: id.via === 'token' ? `a${id.token.id}` : null,
+    };
+  });
+
+  app.get('/hub/api/users/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    const name = checkUserName(req.params.name);
+    requireScope(id, 'read:users', { user: name });
+    const user = await ctx.users.byName(name);
+    if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
+    return model(user);
+  });
+};

@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { IdentityResolver } from './auth/identity.ts';
+import type { Config } from './config/schema.ts';
+import { createDatabase, migrateToLatest } from './db/database.ts';
+import { OAuthRepo } from './db/oauth-repo.ts';
+import { ServersRepo } from './db/servers-repo.ts';
+import { SessionsRepo } from './db/sessions-repo.ts';
+import { TokensRepo } from './db/tokens-repo.ts';
+import { UsersRepo } from './db/users-repo.ts';
+import type { HubContext } from './http/context.ts';
+import { buildServer } from './http/server.ts';
+import { loggerOptions } from './log.ts';
+import { OAuthProvider } from './oauth/provider.ts';
+import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
+import { ServerManager } from './servers/manager.ts';
+import type { Spawner } from './spawner/spawner.ts';
+
+export interface HubParts {
+  readonly spawner: Spawner;
+  readonly cookieSecret: string;
+  readonly routes?: RouteTable;
+  readonly log?: Logger;
+  /** How long a start request waits before answering "pending". */
+  readonly slowSpawnMs?: number;
+}
+
+export interface Hub {
+  readonly app: FastifyInstance;
+  readonly ctx: HubContext;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds every part and wires them. No logic lives here. */
+export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
+  const log = parts.log ?? pino(loggerOptions(config.logLevel));
+  const db = createDatabase(config.database.url);
+  await migrateToLatest(db);
+  const users = new UsersRepo(db);
+  const sessions = new SessionsRepo(db);
+  const tokens = new TokensRepo(db);
+  const servers = new ServersRepo(db);
+  const oauthRepo = new OAuthRepo(db);
+  const routes =
+    parts.routes ?? new ChpRouteTable({ apiUrl: config.proxy.apiUrl, authToken: config.proxy.authToken });
+  const lifecycle = new ServerManager({
+    servers,
+    tokens,
+    oauth: oauthRepo,
+    spawner: parts.spawner,
+    routes,
+    log: log.child({ component: 'lifecycle' }),
+    config: {
+      image: config.spawner.image,
+      port: config.spawner.port,
+      hubApiUrl: config.hubApiUrlForServers,
+      publicUrl: config.publicUrl,
+      defaultUrl: config.spawner.defaultUrl,
+      startTimeoutMs: config.spawner.startTimeoutMs,
+      httpTimeoutMs: config.spawner.httpTimeoutMs,
+      memoryBytes: config.spawner.memoryBytes,
+      nanoCpus: config.spawner.nanoCpus,
+      pids: config.spawner.pids,
+      adminEnv: config.spawner.environment,
+      slowSpawnMs: parts.slowSpawnMs ?? 10_000,
+    },
+  });
+  const ctx: HubContext = {
+    config,
+    db,
+    users,
+    sessions,
+    tokens,
+    servers,
+    oauthRepo,
+    identity: new IdentityResolver({ users, tokens, sessions }),
+    oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
+    lifecycle,
+    cookieSecret: parts.cookieSecret,
+    log,
+    jupyterhubVersion: config.jupyterhubVersion,
+  };
+  const app = await buildServer(ctx);
+  return {
+    app,
+    ctx,
+    async close() {
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { Owner } from '../authz/scopes.ts';
+import { covers, expandScopes, ownerScopes } from '../authz/scopes.ts';
+import type { TokenRow, UserRow } from '../db/schema.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { TokensRepo } from '../db/tokens-repo.ts';
+import type { UsersRepo } from '../db/users-repo.ts';
+import { hashToken } from '../sessions/tokens.ts';
+
+/** Who is calling, and with what powers. */
+export type Identity =
+  | {
+      readonly via: 'token';
+      readonly user: UserRow;
+      readonly token: TokenRow;
+      readonly scopes: readonly string[];
+      readonly sessionId: string | null;
+    }
+  | {
+      readonly via: 'session';
+      readonly user: UserRow;
+      readonly sessionId: string;
+      readonly scopes: readonly string[];
+    };
+
+const owner = (u: UserRow): Owner => ({ name: u.name, admin: u.admin });
+
+export class IdentityResolver {
+  readonly #users: UsersRepo;
+  readonly #tokens: TokensRepo;
+  readonly #sessions: SessionsRepo;
+  readonly #now: () => Date;
+
+  constructor(deps: { users: UsersRepo; tokens: TokensRepo; sessions: SessionsRepo; now?: () => Date }) {
+    this.#users = deps.users;
+    this.#tokens = deps.tokens;
+    this.#sessions = deps.sessions;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  async fromToken(token: string): Promise<Identity | undefined> {
+    const now = this.#now();
+    const row = await this.#tokens.byHash(hashToken(token), now);
+    if (!row) return undefined;
+    const user = await this.#users.byId(row.user_id);
+    if (!user) return undefined;
+    // A token never exceeds its owner: expand it, then keep only what the owner holds right now.
+    const held = expandScopes(ownerScopes(owner(user)), owner(user));
+    const scopes = expandScopes(row.scopes, owner(user)).filter((s) => covers(held, s));
+    void this.#tokens.touch(row.id, now).catch(() => undefined);
+    return { via: 'token', user, token: row, scopes, sessionId: row.session_id };
+  }
+
+  /** `sessionSecret` is the value from the signed cookie; only its hash is stored. */
+  async fromSession(sessionSecret: string): Promise<Identity | undefined> {
+    const s = await this.#sessions.find(hashToken(sessionSecret), this.#now());
+    if (!s) return undefined;
+    const user = await this.#users.byId(s.userId);
+    if (!user) return undefined;
+    return {
+      via: 'session',
+      user,
+      sessionId: s.id,
+      scopes: expandScopes(ownerScopes(owner(user)), owner(user)),
+    };
+  }
+}

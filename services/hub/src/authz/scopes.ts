@@ -1,0 +1,149 @@
+/**
+ * JupyterHub's scope vocabulary, as data. A scope is `name` or `name!filter=value` where the filter is
+ * `user=<name>`, `server=<user>/<server>` or `group=<name>`.
+ */
+
+/** What each scope implies (transitively), as in JupyterHub's scopes.py. */
+const IMPLIES: Readonly<Record<string, readonly string[]>> = {
+  'admin:users': ['users', 'admin:auth_state', 'admin:servers', 'tokens'],
+  'admin:servers': ['servers', 'admin:server_state'],
+  users: ['read:users', 'users:activity', 'servers', 'tokens', 'access:servers'],
+  'read:users': ['read:users:name', 'read:users:groups', 'read:users:activity', 'read:servers'],
+  servers: ['read:servers', 'delete:servers'],
+  tokens: ['read:tokens'],
+  'admin:groups': ['groups'],
+  groups: ['read:groups'],
+  'read:groups': ['read:groups:name'],
+  proxy: [],
+  shutdown: [],
+  'read:hub': [],
+};
+
+/** Scopes of the built-in roles. `self` means "the owner's scopes, filtered to the owner". */
+export const ROLE_SCOPES = {
+  user: ['self'],
+  admin: ['admin:users', 'admin:servers', 'admin:groups', 'read:hub', 'proxy', 'shutdown', 'access:servers'],
+  server: ['users:activity!user', 'access:servers!server'],
+  token: ['inherit'],
+} as const;
+
+const SELF_SCOPES = ['users', 'read:users', 'tokens', 'servers', 'access:servers', 'users:activity'];
+
+export interface Owner {
+  readonly name: string;
+  readonly admin: boolean;
+}
+
+export interface ParsedScope {
+  readonly name: string;
+  readonly filter?: { readonly kind: 'user' | 'server' | 'group'; readonly value: string };
+}
+
+export function parseScope(scope: string): ParsedScope | undefined {
+  const bang = scope.indexOf('!');
+  if (bang < 0) return /^[a-z:_]+$/.test(scope) ? { name: scope } : undefined;
+  const name = scope.slice(0, bang);
+  const m = /^(user|server|group)=(.+)$/.exec(scope.slice(bang + 1));
+  if (!m || !/^[a-z:_]+$/.test(name)) return undefined;
+  return { name, filter: { kind: m[1] as 'user' | 'server' | 'group', value: m[2] as string } };
+}
+
+function implied(name: string, out: Set<string>): void {
+  if (out.has(name)) return;
+  out.add(name);
+  for (const n of IMPLIES[name] ?? []) implied(n, out);
+}
+
+function format(name: string, filter?: ParsedScope['filter']): string {
+  return filter ? `${name}!${filter.kind}=${filter.value}` : name;
+}
+
+/** Expand a set of scopes (with `self`, `inherit` and implications) into the full list JupyterHub reports. */
+export function expandScopes(scopes: readonly string[], owner: Owner): string[] {
+  const out = new Set<string>();
+  for (const s of scopes) {
+    if (s === 'inherit') {
+      for (const e of expandScopes(ownerScopes(owner), owner)) out.add(e);
+      continue;
+    }
+    if (s === 'self') {
+      for (const base of SELF_SCOPES) {
+        const names = new Set<string>();
+        implied(base, names);
+        for (const n of names) out.add(format(n, { kind: 'user', value: owner.name }));
+      }
+      out.add(format('read:users:name', { kind: 'user', value: owner.name }));
+      continue;
+    }
+    const p = parseScope(s);
+    if (!p) continue;
+    const names = new Set<string>();
+    implied(p.name, names);
+    for (const n of names) out.add(format(n, p.filter));
+  }
+  return [...out].sort();
+}
+
+/** The scopes a user holds through their roles. */
+export function ownerScopes(owner: Owner): string[] {
+  return owner.admin ? ['self', ...ROLE_SCOPES.admin] : ['self'];
+}
+
+/** What a check is about. */
+export interface Target {
+  readonly user?: string;
+  readonly server?: string; // "<user>/<server>"
+}
+
+/** Does one held (expanded) scope grant `needed` on `target`? */
+function grants(held: ParsedScope, needed: string, target: Target): boolean {
+  if (held.name !== needed) return false;
+  if (!held.filter) return true;
+  const { kind, value } = held.filter;
+  if (kind === 'user') return target.user === value;
+  if (kind === 'server') return target.server === value;
+  return false; // group filters are resolved by the caller into user filters
+}
+
+/** Check an already-expanded scope list. */
+export function hasScope(expanded: readonly string[], needed: string, target: Target = {}): boolean {
+  for (const s of expanded) {
+    const p = parseScope(s);
+    if (p && grants(p, needed, target)) return true;
+  }
+  return false;
+}
+
+/** Is one expanded scope covered by an owner's expanded scopes? */
+export function covers(held: readonly string[], scope: string): boolean {
+  const q = parseScope(scope);
+  if (!q) return false;
+  if (!q.filter) return held.includes(q.name);
+  if (held.includes(scope)) return true;
+  if (q.filter.kind === 'user') return hasScope(held, q.name, { user: q.filter.value });
+  if (q.filter.kind === 'server') {
+    return hasScope(held, q.name, { server: q.filter.value, user: q.filter.value.split('/')[0] as string });
+  }
+  return hasScope(held, q.name, {});
+}
+
+/**
+ * Keep only the requested scopes the owner actually holds: a token can never exceed its owner.
+ * Returns the kept scopes and the refused ones.
+ */
+export function intersectWithOwner(
+  requested: readonly string[],
+  owner: Owner,
+): { kept: string[]; refused: string[] } {
+  const held = expandScopes(ownerScopes(owner), owner);
+  const kept: string[] = [];
+  const refused: string[] = [];
+  for (const r of requested) {
+    const ok =
+      r === 'inherit' ||
+      r === 'self' ||
+      (parseScope(r) !== undefined && expandScopes([r], owner).every((s) => covers(held, s)));
+    (ok ? kept : refused).push(r);
+  }
+  return { kept, refused };
+}

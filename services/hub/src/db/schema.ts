@@ -1,0 +1,90 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  admin: ColumnType<boolean, boolean | undefined, boolean>;
+  password_hash: string | null;
+  created: Timestamp;
+  last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface SessionsTable {
+  /** sha256 of the session secret carried by the cookie; the secret itself is never stored. */
+  id: string;
+  user_id: number;
+  created: Timestamp;
+  expires_at: Timestamp;
+}
+
+export type TokenKind = 'api' | 'server' | 'oauth';
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** sha256 hex of the token. */
+  hash: string;
+  /** First characters, safe to show. */
+  prefix: string;
+  kind: TokenKind;
+  scopes: Json<string[]>;
+  note: string | null;
+  session_id: string | null;
+  oauth_client_id: string | null;
+  server_id: number | null;
+  created: Timestamp;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export type ServerState = 'pending' | 'running' | 'stopping';
+
+export interface ServersTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  state: ServerState;
+  url: string | null;
+  spawner_state: Json<Record<string, unknown>>;
+  started: Timestamp;
+  last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface OAuthClientsTable {
+  id: string;
+  secret_hash: string;
+  redirect_uri: string;
+  allowed_scopes: Json<string[]>;
+  server_id: number | null;
+  description: string;
+  created: Timestamp;
+}
+
+export interface OAuthCodesTable {
+  /** sha256 of the code. */
+  hash: string;
+  client_id: string;
+  user_id: number;
+  session_id: string | null;
+  redirect_uri: string;
+  scopes: Json<string[]>;
+  code_challenge: string | null;
+  expires_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  servers: ServersTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_codes: OAuthCodesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ServerRow = Selectable<ServersTable>;
+export type TokenRow = Selectable<ApiTokensTable>;
+export type NewToken = Insertable<ApiTokensTable>;

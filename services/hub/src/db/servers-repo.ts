@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import type { Database, ServerRow, ServerState } from './schema.ts';
+
+export class ServersRepo {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  find(userId: number, name: string): Promise<ServerRow | undefined> {
+    return this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  }
+
+  forUser(userId: number): Promise<ServerRow[]> {
+    return this.#db.selectFrom('servers').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+  }
+
+  /** Claim the (user, name) slot as pending. Returns undefined when a record already exists. */
+  claim(userId: number, name: string): Promise<ServerRow | undefined> {
+    return this.#db
+      .insertInto('servers')
+      .values({ user_id: userId, name, state: 'pending', spawner_state: '{}' })
+      .onConflict((oc) => oc.columns(['user_id', 'name']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async setState(
+    id: number,
+    state: ServerState,
+    extra: { url?: string | null; spawnerState?: Record<string, unknown> } = {},
+  ): Promise<void> {
+    await this.#db
+      .updateTable('servers')
+      .set({
+        state,
+        ...(extra.url !== undefined ? { url: extra.url } : {}),
+        ...(extra.spawnerState !== undefined ? { spawner_state: JSON.stringify(extra.spawnerState) } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async touch(id: number, when: Date): Promise<void> {
+    await this.#db
+      .updateTable('servers')
+      .set({ last_activity: when })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_activity', 'is', null), eb('last_activity', '<', when)]))
+      .execute();
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.#db.deleteFrom('servers').where('id', '=', id).execute();
+  }
+
+  /** Every server with its owner's name: the desired state of the proxy's route table. */
+  all(): Promise<(ServerRow & { user_name: string })[]> {
+    return this.#db
+      .selectFrom('servers')
+      .innerJoin('users', 'users.id', 'servers.user_id')
+      .selectAll('servers')
+      .select('users.name as user_name')
+      .execute();
+  }
+}

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Database, TokenKind, TokenRow } from './schema.ts';
+
+export interface NewTokenInput {
+  readonly userId: number;
+  readonly hash: string;
+  readonly prefix: string;
+  readonly kind: TokenKind;
+  readonly scopes: readonly string[];
+  readonly note?: string | null;
+  readonly sessionId?: string | null;
+  readonly oauthClientId?: string | null;
+  readonly serverId?: number | null;
+  readonly expiresAt?: Date | null;
+}
+
+export class TokensRepo {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async insert(t: NewTokenInput): Promise<TokenRow> {
+    return this.#db
+      .insertInto('api_tokens')
+      .values({
+        user_id: t.userId,
+        hash: t.hash,
+        prefix: t.prefix,
+        kind: t.kind,
+        scopes: JSON.stringify(t.scopes),
+        note: t.note ?? null,
+        session_id: t.sessionId ?? null,
+        oauth_client_id: t.oauthClientId ?? null,
+        server_id: t.serverId ?? null,
+        expires_at: t.expiresAt ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** A live (unexpired) token by hash. */
+  byHash(hash: string, now: Date): Promise<TokenRow | undefined> {
+    return this.#db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirst();
+  }
+
+  async touch(id: number, when: Date): Promise<void> {
+    await this.#db.updateTable('api_tokens').set({ last_activity: when }).where('id', '=', id).execute();
+  }
+
+  async deleteForServer(serverId: number): Promise<void> {
+    await this.#db.deleteFrom('api_tokens').where('server_id', '=', serverId).execute();
+  }
+}

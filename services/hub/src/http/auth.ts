@@ -1,0 +1,57 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import { hasScope, type Target } from '../authz/scopes.ts';
+import { HubError } from '../errors.ts';
+import { tokenFromAuthorization } from '../sessions/tokens.ts';
+import type { HubContext } from './context.ts';
+import { readSessionSecret } from './session-cookie.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    berthIdentity?: Identity | null;
+  }
+}
+
+/** Tokens in URLs leak through logs and Referer headers: refuse them outright. */
+export function refuseTokenInUrl(req: FastifyRequest): void {
+  const q = req.query as Record<string, unknown> | undefined;
+  if (q && typeof q === 'object' && 'token' in q) {
+    throw new HubError('BAD_REQUEST', 'tokens in URLs are not accepted; use the Authorization header');
+  }
+}
+
+/** The caller's identity from the session cookie only (pages). */
+export async function sessionIdentity(ctx: HubContext, req: FastifyRequest): Promise<Identity | undefined> {
+  const secret = readSessionSecret(req);
+  return secret ? ctx.identity.fromSession(secret) : undefined;
+}
+
+/**
+ * The caller of an API endpoint: a token in the Authorization header, or the session cookie plus an XSRF
+ * token bound to that session. Throws 403 when neither.
+ */
+export async function apiIdentity(
+  ctx: HubContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  verifyXsrf: (req: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): Promise<Identity> {
+  refuseTokenInUrl(req);
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const token = tokenFromAuthorization(header);
+    const id = token ? await ctx.identity.fromToken(token) : undefined;
+    if (!id) throw new HubError('UNAUTHENTICATED', 'invalid or expired token');
+    return id;
+  }
+  const id = await sessionIdentity(ctx, req);
+  if (!id) throw new HubError('UNAUTHENTICATED', 'authentication required');
+  await verifyXsrf(req, reply);
+  return id;
+}
+
+export function requireScope(id: Identity, scope: string, target: Target = {}): void {
+  if (!hasScope(id.scopes, scope, target)) {
+    throw new HubError('FORBIDDEN', `action requires the scope ${scope}`);
+  }
+}

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { IdentityResolver } from '../auth/identity.ts';
+import type { Config } from '../config/schema.ts';
+import type { OAuthRepo } from '../db/oauth-repo.ts';
+import type { Database } from '../db/schema.ts';
+import type { ServersRepo } from '../db/servers-repo.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { TokensRepo } from '../db/tokens-repo.ts';
+import type { UsersRepo } from '../db/users-repo.ts';
+import type { OAuthProvider } from '../oauth/provider.ts';
+import type { ServerManager } from '../servers/manager.ts';
+
+/** What the HTTP layer may use. Built once by the composition root. */
+export interface HubContext {
+  readonly config: Config;
+  readonly db: Kysely<Database>;
+  readonly users: UsersRepo;
+  readonly sessions: SessionsRepo;
+  readonly tokens: TokensRepo;
+  readonly servers: ServersRepo;
+  readonly oauthRepo: OAuthRepo;
+  readonly identity: IdentityResolver;
+  readonly oauth: OAuthProvider;
+  readonly lifecycle: ServerManager;
+  readonly cookieSecret: string;
+  readonly log: Logger;
+  /** The JupyterHub version Berth reports to single-user servers. */
+  readonly jupyterhubVersion: string;
+}

@@ -1,0 +1,123 @@
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { activityRoutes } from '../api/activity.ts';
+import { rootRoutes } from '../api/root.ts';
+import { serversRoutes } from '../api/servers.ts';
+import { tokensRoutes } from '../api/tokens.ts';
+import { usersRoutes } from '../api/users.ts';
+import { HubError } from '../errors.ts';
+import { loggerOptions } from '../log.ts';
+import { oauthRoutes } from '../oauth/routes.ts';
+import { errorPage } from '../web/pages.ts';
+import { webRoutes } from '../web/routes.ts';
+import type { HubContext } from './context.ts';
+import type { RouteDeps } from './route-deps.ts';
+import { HUB_COOKIE_PATH, XSRF_COOKIE, xsrfUserInfo } from './session-cookie.ts';
+
+const wantsJson = (req: FastifyRequest) =>
+  req.url.startsWith('/hub/api') || (req.headers.accept ?? '').includes('application/json');
+
+/** Build the hub's HTTP server: plugins, hooks and routes. No business logic here. */
+export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
+  const secureCookies = new URL(ctx.config.publicUrl).protocol === 'https:';
+  const app = Fastify({
+    logger: loggerOptions(ctx.config.logLevel),
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 500 },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+
+  // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
+  app.removeContentTypeParser('text/plain');
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(cookie, { secret: ctx.cookieSecret });
+  await app.register(csrf, {
+    cookieKey: XSRF_COOKIE,
+    cookieOpts: {
+      path: HUB_COOKIE_PATH,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookies,
+      signed: true,
+    },
+    getUserInfo: xsrfUserInfo,
+    getToken: (req: FastifyRequest) => {
+      const body = req.body as Record<string, unknown> | undefined;
+      const fromBody = body && typeof body === 'object' ? body._xsrf : undefined;
+      const fromHeader = req.headers['x-xsrftoken'];
+      return typeof fromBody === 'string' ? fromBody : typeof fromHeader === 'string' ? fromHeader : '';
+    },
+    csrfOpts: { hmacKey: ctx.cookieSecret },
+  });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    hsts: false, // Caddy sends HSTS at the edge.
+  });
+  await app.register(rateLimit, { global: false });
+
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-jupyterhub-version', ctx.jupyterhubVersion);
+  });
+
+  const verifyXsrf = (req: FastifyRequest, reply: FastifyReply) =>
+    new Promise<void>((resolve, reject) => {
+      app.csrfProtection(req, reply, (err?: Error) =>
+        err ? reject(new HubError('XSRF_MISSING', 'missing or invalid XSRF token')) : resolve(),
+      );
+    });
+  const deps: RouteDeps = { ctx, verifyXsrf, secureCookies };
+
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+      let status = 500;
+      let code = 'INTERNAL';
+      let message = 'internal error';
+      if (err instanceof HubError) {
+        ({ status, code, message } = err);
+      } else if (err.validation) {
+        status = 400;
+        code = 'INVALID_BODY';
+        message = err.message;
+      } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        status = err.statusCode;
+        code = err.code ?? 'BAD_REQUEST';
+        message = err.message;
+      } else {
+        req.log.error({ err }, 'unhandled error');
+      }
+      if (wantsJson(req)) return reply.code(status).send({ status, message, code });
+      return reply.code(status).type('text/html').send(errorPage(status, message));
+    },
+  );
+
+  for (const routes of [
+    rootRoutes,
+    usersRoutes,
+    serversRoutes,
+    tokensRoutes,
+    activityRoutes,
+    oauthRoutes,
+    webRoutes,
+  ]) {
+    routes(app, deps);
+  }
+  return app;
+}

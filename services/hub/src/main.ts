@@ -1,0 +1,46 @@
+import Dockerode from 'dockerode';
+import { createHub } from './app.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { readSecretFile, SecretFileError } from './secrets.ts';
+import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
+
+/** Entry point. User servers are never stopped when the hub stops: they are found again at the next start. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const cookieSecret = readSecretFile(config.secrets.cookieSecretFile, config.secrets.enforceFileModes);
+  const spawner = new DockerSpawner({
+    docker: new Dockerode(),
+    network: config.spawner.network,
+    deploymentId: config.spawner.deploymentId,
+    prefix: config.spawner.prefix,
+    defaultLimits: {
+      memoryBytes: config.spawner.memoryBytes,
+      nanoCpus: config.spawner.nanoCpus,
+      pids: config.spawner.pids,
+    },
+  });
+  const hub = await createHub(config, { spawner, cookieSecret });
+  await hub.app.listen({ host: config.bind.host, port: config.bind.port });
+  const reconcile = () =>
+    hub.ctx.lifecycle
+      .reconcileRoutes()
+      .catch((err) => hub.ctx.log.warn({ err: String(err) }, 'route sync failed'));
+  await reconcile();
+  const timer = setInterval(reconcile, 5_000);
+  const shutdown = async (signal: string) => {
+    hub.ctx.log.info({ signal }, 'shutting down; user servers keep running');
+    clearInterval(timer);
+    await hub.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const known = err instanceof ConfigError || err instanceof SecretFileError;
+  process.stderr.write(
+    `berth-hub: ${known ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/** A client for configurable-http-proxy's REST API (Berth's proxy speaks the same). */
+export interface ProxyRoute {
+  readonly target: string;
+  readonly [key: string]: unknown;
+}
+
+export interface RouteTable {
+  add(path: string, target: string, data?: Record<string, unknown>): Promise<void>;
+  remove(path: string): Promise<void>;
+  list(): Promise<Record<string, ProxyRoute>>;
+}
+
+export class ProxyApiError extends Error {
+  override readonly name = 'ProxyApiError';
+}
+
+export class ChpRouteTable implements RouteTable {
+  readonly #base: string;
+  readonly #token: string;
+  readonly #timeoutMs: number;
+
+  constructor(opts: { apiUrl: string; authToken: string; timeoutMs?: number }) {
+    this.#base = opts.apiUrl.replace(/\/+$/, '');
+    this.#token = opts.authToken;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<Response> {
+    const url = `${this.#base}/api/routes${path.split('/').map(encodeURIComponent).join('/')}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          authorization: `token ${this.#token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : null,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new ProxyApiError(`proxy API ${method} ${path} unreachable: ${(err as Error).message}`);
+    }
+    if (res.status >= 300) {
+      const text = await res.text().catch(() => '');
+      throw new ProxyApiError(`proxy API ${method} ${path} answered ${res.status} ${text.slice(0, 200)}`);
+    }
+    return res;
+  }
+
+  async add(path: string, target: string, data: Record<string, unknown> = {}): Promise<void> {
+    await this.#call('POST', path, { ...data, target });
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.#call('DELETE', path);
+  }
+
+  async list(): Promise<Record<string, ProxyRoute>> {
+    return (await (await this.#call('GET', '')).json()) as Record<string, ProxyRoute>;
+  }
+}

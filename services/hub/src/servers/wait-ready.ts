@@ -1,0 +1,47 @@
+export type ReadyOutcome =
+  | { readonly ok: true; readonly version: string | null }
+  | { readonly ok: false; readonly reason: 'timeout' | 'aborted' | 'exited'; readonly detail?: string };
+
+export interface WaitOptions {
+  /** e.g. http://berth-alice:8888/user/alice/api */
+  readonly url: string;
+  readonly startTimeoutMs: number;
+  readonly httpTimeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Checked between polls; returning a string ends the wait as `exited` with that detail. */
+  readonly stillAlive?: () => Promise<string | undefined>;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** Poll until the server answers below 500, as JupyterHub does. Wait, don't sleep blindly. */
+export async function waitForServer(o: WaitOptions): Promise<ReadyOutcome> {
+  const sleep = o.sleep ?? defaultSleep;
+  const now = o.now ?? Date.now;
+  const deadline = now() + o.startTimeoutMs;
+  let delay = 50;
+  let polls = 0;
+  while (now() < deadline) {
+    if (o.signal?.aborted) return { ok: false, reason: 'aborted' };
+    try {
+      const res = await fetch(o.url, {
+        redirect: 'manual',
+        signal: AbortSignal.timeout(Math.min(o.httpTimeoutMs, Math.max(1, deadline - now()))),
+      });
+      await res.body?.cancel();
+      if (res.status < 500) return { ok: true, version: res.headers.get('x-jupyterhub-version') };
+    } catch {
+      // not up yet
+    }
+    polls += 1;
+    if (o.stillAlive && polls % 5 === 0) {
+      const dead = await o.stillAlive();
+      if (dead) return { ok: false, reason: 'exited', detail: dead };
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 1.5, 1000);
+  }
+  return { ok: false, reason: 'timeout' };
+}

@@ -1,0 +1,110 @@
+/**
+ * A minimal browser-like HTTP client: a cookie jar (path-aware), manual redirects, and helpers to read the
+ * XSRF token from a form. Used by hub tests and the end-to-end suite.
+ */
+export interface ClientResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  readonly url: string;
+}
+
+interface StoredCookie {
+  value: string;
+  path: string;
+}
+
+export class BrowserClient {
+  readonly #base: string;
+  readonly #jar = new Map<string, StoredCookie>();
+  readonly #fetch: typeof fetch;
+
+  constructor(base: string, fetchImpl: typeof fetch = fetch) {
+    this.#base = base.replace(/\/$/, '');
+    this.#fetch = fetchImpl;
+  }
+
+  cookieNames(): string[] {
+    return [...this.#jar.keys()];
+  }
+
+  cookie(name: string): string | undefined {
+    return this.#jar.get(name)?.value;
+  }
+
+  setCookie(name: string, value: string, path = '/'): void {
+    this.#jar.set(name, { value, path });
+  }
+
+  #cookieHeader(path: string): string {
+    return [...this.#jar.entries()]
+      .filter(([, c]) => path.startsWith(c.path) || `${path}/` === c.path)
+      .map(([k, c]) => `${k}=${c.value}`)
+      .join('; ');
+  }
+
+  #store(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = '', ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const pathAttr = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='));
+      const expired = attrs.some((a) => /^max-age=0$/i.test(a.trim()) || /^expires=thu, 01 jan 1970/i.test(a.trim()));
+      if (expired || value === '') this.#jar.delete(name);
+      else this.#jar.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
+    }
+  }
+
+  /** One request, no redirect following. */
+  async request(method: string, pathOrUrl: string, init: { body?: string; headers?: Record<string, string> } = {}) {
+    const url = new URL(pathOrUrl, this.#base);
+    const headers: Record<string, string> = { ...init.headers };
+    const cookie = this.#cookieHeader(url.pathname);
+    if (cookie) headers.cookie = cookie;
+    const res = await this.#fetch(url, { method, headers, body: init.body ?? null, redirect: 'manual' });
+    this.#store(res);
+    return { status: res.status, headers: res.headers, body: await res.text(), url: url.toString() };
+  }
+
+  /** Follow redirects like a browser (303 and 302 after POST become GET). */
+  async follow(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}, max = 15) {
+    let res = await this.request(method, path, init);
+    const hops: string[] = [res.url];
+    for (let i = 0; i < max && res.status >= 300 && res.status < 400; i++) {
+      const loc = res.headers.get('location');
+      if (!loc) break;
+      res = await this.request('GET', new URL(loc, res.url).toString());
+      hops.push(res.url);
+    }
+    return Object.assign(res, { hops });
+  }
+
+  get(path: string, headers?: Record<string, string>) {
+    return this.follow('GET', path, headers ? { headers } : {});
+  }
+
+  /** Submit a form-encoded POST. */
+  postForm(path: string, fields: Record<string, string>, follow = true) {
+    const init = {
+      body: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
+    return follow ? this.follow('POST', path, init) : this.request('POST', path, init);
+  }
+}
+
+/** The value of the `_xsrf` hidden field in a page. */
+export function xsrfFrom(html: string): string {
+  const m = /name="_xsrf" value="([^"]+)"/.exec(html);
+  if (!m?.[1]) throw new Error('no _xsrf field in page');
+  return m[1];
+}
+
+/** Log in through the hub's form, as a browser does. Returns the final response. */
+export async function login(client: BrowserClient, username: string, password: string, next?: string) {
+  const page = await client.get(`/hub/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+  const fields: Record<string, string> = { _xsrf: xsrfFrom(page.body), username, password };
+  if (next) fields.next = next;
+  return client.postForm('/hub/login', fields);
+}

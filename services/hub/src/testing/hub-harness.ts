@@ -1,0 +1,56 @@
+import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
+import pino from 'pino';
+import { createHub, type Hub } from '../app.ts';
+import { hashPassword } from '../auth/password.ts';
+import { loadConfig } from '../config/load.ts';
+import type { Spawner } from '../spawner/spawner.ts';
+import { ListeningSpawner } from './listening-spawner.ts';
+import { MemoryRouteTable } from './memory-route-table.ts';
+import { startPostgres } from './postgres.ts';
+
+export interface Harness {
+  readonly hub: Hub;
+  readonly base: string;
+  readonly routes: MemoryRouteTable;
+  readonly spawner: Spawner;
+  addUser(name: string, password: string, admin?: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A real hub on a real Postgres, with a spawner and route table that need no Docker. */
+export async function startHarness(opts: { spawner?: Spawner; env?: Record<string, string> } = {}): Promise<Harness> {
+  const pg: StartedPostgreSqlContainer = await startPostgres();
+  const config = loadConfig({
+    BERTH_DATABASE_URL: pg.getConnectionUri(),
+    BERTH_PUBLIC_URL: 'http://127.0.0.1',
+    CONFIGPROXY_AUTH_TOKEN: 'unused-by-the-memory-route-table',
+    BERTH_HUB_HOST: '127.0.0.1',
+    BERTH_HUB_PORT: '0',
+    BERTH_START_TIMEOUT_SECONDS: '10',
+    BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
+    ...opts.env,
+  });
+  const routes = new MemoryRouteTable();
+  const spawner = opts.spawner ?? new ListeningSpawner();
+  const hub = await createHub(config, {
+    spawner,
+    routes,
+    cookieSecret: 'a'.repeat(64),
+    log: pino({ level: config.logLevel }),
+    slowSpawnMs: 5_000,
+  });
+  const base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    hub,
+    base,
+    routes,
+    spawner,
+    async addUser(name, password, admin = false) {
+      await hub.ctx.users.create(name, { admin, passwordHash: await hashPassword(password) });
+    },
+    async close() {
+      await hub.close();
+      await pg.stop();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import { dummyHash, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/password.ts';
+import { hasScope } from '../authz/scopes.ts';
+import { HubError } from '../errors.ts';
+import { sessionIdentity } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { clearSessionCookie, readSessionSecret, setSessionCookie, xsrfUserInfo } from '../http/session-cookie.ts';
+import { serverPrefix } from '../servers/naming.ts';
+import { hashToken, newSecret } from '../sessions/tokens.ts';
+import { safeNext } from './next-url.ts';
+import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './pages.ts';
+
+const CSS = readFileSync(new URL('./static/berth.css', import.meta.url), 'utf8');
+type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
+
+export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) => {
+  // The XSRF token is bound to the session, so a token from one session is useless in another.
+  const xsrfFor = (req: FastifyRequest, reply: FastifyReply) =>
+    reply.generateCsrf({ userInfo: xsrfUserInfo(req) });
+
+  async function requireLogin(req: FastifyRequest, reply: FastifyReply): Promise<Identity | undefined> {
+    const id = await sessionIdentity(ctx, req);
+    if (!id) {
+      reply.redirect(`/hub/login?next=${encodeURIComponent(safeNext(req.url))}`, 302);
+      return undefined;
+    }
+    return id;
+  }
+
+  app.get('/hub/static/berth.css', async (_req, reply) =>
+    reply.type('text/css').header('cache-control', 'public, max-age=3600').send(CSS),
+  );
+  app.get('/', async (_req, reply) => reply.redirect('/hub/', 302));
+  app.get('/hub', async (_req, reply) => reply.redirect('/hub/', 302));
+  app.get('/hub/', async (req, reply) => {
+    const id = await sessionIdentity(ctx, req);
+    return reply.redirect(id ? '/hub/home' : '/hub/login', 302);
+  });
+
+  app.get('/hub/login', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+    const next = safeNext(req.query.next);
+    if (await sessionIdentity(ctx, req)) return reply.redirect(next, 302);
+    return reply.type('text/html').send(loginPage({ xsrf: xsrfFor(req, reply), next }));
+  });
+
+  app.post(
+    '/hub/login',
+    {
+      config: { rateLimit: { max: ctx.config.sessions.loginAttemptsPerMinute, timeWindow: '1 minute', hook: 'preHandler', keyGenerator: loginKey } },
+      preHandler: [(req, reply) => verifyXsrf(req, reply)],
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as LoginBody;
+      const next = safeNext(body.next);
+      const username =
+        typeof body.username === 'string' ? body.username.trim().toLowerCase().slice(0, 64) : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      const fail = () =>
+        reply
+          .code(403)
+          .type('text/html')
+          .send(loginPage({ xsrf: xsrfFor(req, reply), next, username, error: 'Invalid username or password.' }));
+      if (!username || !password.trim() || password.length > MAX_PASSWORD_LENGTH) return fail();
+      const user = await ctx.users.byName(username);
+      // Unknown users cost the same hash as known ones, so timing does not tell them apart.
+      const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
+      if (!user || !user.password_hash || !ok) {
+        ctx.log.info({ event: 'login.failed', user: username }, 'login failed');
+        return fail();
+      }
+      // A new session at every login (no fixation); the old one, if any, ends.
+      const old = readSessionSecret(req);
+      if (old) await ctx.sessions.delete(hashToken(old));
+      const secret = newSecret();
+      const maxAge = ctx.config.sessions.maxAgeSeconds;
+      await ctx.sessions.create(hashToken(secret), user.id, new Date(Date.now() + maxAge * 1000));
+      setSessionCookie(reply, secret, maxAge, secureCookies);
+      ctx.log.info({ event: 'login', user: user.name }, 'login');
+      return reply.redirect(next, 302);
+    },
+  );
+
+  async function logout(req: FastifyRequest, reply: FastifyReply) {
+    const secret = readSessionSecret(req);
+    // Deleting the session cascades to every OAuth token its servers were issued.
+    if (secret) await ctx.sessions.delete(hashToken(secret));
+    clearSessionCookie(reply, secureCookies);
+    return reply.redirect('/hub/login', 302);
+  }
+  app.post('/hub/logout', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, logout);
+  // Single-user servers send the browser here with a GET after clearing their own cookie.
+  app.get('/hub/logout', logout);
+
+  app.get('/hub/home', async (req, reply) => {
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    const row = await ctx.servers.find(id.user.id, '');
+    const state = !row ? 'stopped' : row.state === 'running' ? 'running' : row.state;
+    const failure = row ? undefined : ctx.lifecycle.lastFailure(id.user, '');
+    return reply.type('text/html').send(
+      homePage(
+        id.user,
+        xsrfFor(req, reply),
+        {
+          name: '',
+          state,
+          url: serverPrefix(id.user.name, ''),
+          lastActivity: row?.last_activity ? new Date(row.last_activity).toISOString() : null,
+        },
+        failure,
+      ),
+    );
+  });
+
+  app.post('/hub/spawn', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, async (req, reply) => {
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    const out = await ctx.lifecycle.start(id.user, '');
+    if (out.status === 'failed') return reply.redirect('/hub/home', 303);
+    return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(id.user.name)}`, 303);
+  });
+
+  // JupyterLab's hub menu links here.
+  app.get('/hub/spawn', async (_req, reply) => reply.redirect('/hub/home', 302));
+  app.get('/hub/spawn/:user', async (_req, reply) => reply.redirect('/hub/home', 302));
+  app.get('/hub/spawn/:user/:server', async (_req, reply) => reply.redirect('/hub/home', 302));
+
+  app.post('/hub/stop', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, async (req, reply) => {
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    await ctx.lifecycle.stop(id.user, '');
+    return reply.redirect('/hub/home', 303);
+  });
+
+  app.get('/hub/spawn-pending/:user', async (req: FastifyRequest<{ Params: { user: string } }>, reply) => {
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    if (req.params.user !== id.user.name) throw new HubError('FORBIDDEN', 'not your server');
+    const row = await ctx.servers.find(id.user.id, '');
+    if (row?.state === 'running') return reply.redirect(serverPrefix(id.user.name, ''), 302);
+    if (!row && !ctx.lifecycle.isPending(id.user, '')) return reply.redirect('/hub/home', 302);
+    return reply.type('text/html').send(pendingPage(id.user, xsrfFor(req, reply), req.url));
+  });
+
+  app.get('/hub/user-redirect/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    const rest = req.params['*'] ?? '';
+    return reply.redirect(safeNext(`${serverPrefix(id.user.name, '')}${rest}`), 302);
+  });
+
+  /** The proxy's default route sends /user/... here when no server route matches. */
+  app.all('/user/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+    const [owner = '', ...rest] = (req.params['*'] ?? '').split('/');
+    const isApi = rest.includes('api') || (req.headers.accept ?? '').includes('application/json');
+    if (isApi) {
+      return reply
+        .code(503)
+        .send({ status: 503, message: `server for ${owner.slice(0, 64)} is not running` });
+    }
+    const id = await requireLogin(req, reply);
+    if (!id) return reply;
+    const isOwner = id.user.name === owner;
+    if (isOwner) {
+      const row = await ctx.servers.find(id.user.id, '');
+      // Running but its route is missing (e.g. the proxy restarted): heal before sending the user back.
+      if (row?.state === 'running') await ctx.lifecycle.reconcileRoutes();
+      if (row || ctx.lifecycle.isPending(id.user, '')) {
+        return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(owner)}`, 302);
+      }
+    }
+    const canSee = isOwner || hasScope(id.scopes, 'access:servers', { user: owner, server: `${owner}/` });
+    return reply
+      .code(canSee ? 424 : 404)
+      .type('text/html')
+      .send(notRunningPage(id.user, xsrfFor(req, reply), owner, isOwner));
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    if (req.url.startsWith('/hub/api')) return reply.code(404).send({ status: 404, message: 'not found' });
+    return reply.code(404).type('text/html').send(errorPage(404, 'Page not found.'));
+  });
+};
+
+function loginKey(req: FastifyRequest): string {
+  const body = req.body as LoginBody | undefined;
+  const user = typeof body?.username === 'string' ? body.username.trim().toLowerCase().slice(0, 64) : '';
+  return `login:${user}`;
+}
