@@ -34,12 +34,12 @@ function parseWhen(v: string, now: Date): Date {
 }
 
 /** `POST /hub/api/users/:name/activity`, as single-user servers send it every few minutes. */
-export const activityRoutes: RouteModule = (app, { ctx, verifyXsrf }) => {
+export const activityRoutes: RouteModule = (app, { ctx, xsrf }) => {
   app.post(
     '/hub/api/users/:name/activity',
     { schema: { body: bodySchema } },
     async (req: FastifyRequest<{ Params: { name: string }; Body: Body | undefined }>, reply) => {
-      const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+      const id = await apiIdentity(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'users:activity', { user: name });
       const user = await ctx.users.byName(name);

@@ -7,9 +7,9 @@ import { checkServerName, checkUserName } from './validate.ts';
 
 type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
 
-export const serversRoutes: RouteModule = (app, { ctx, verifyXsrf }) => {
+export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function target(req: Req, reply: FastifyReply, scope: string) {
-    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    const id = await apiIdentity(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     const serverName = req.params.server === undefined ? '' : checkServerName(req.params.server);
     requireScope(id, scope, { user: name, server: `${name}/${serverName}` });

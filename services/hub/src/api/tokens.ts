@@ -19,12 +19,12 @@ const bodySchema = {
 
 type Body = { note?: string; expires_in?: number; scopes?: string[]; roles?: string[] };
 
-export const tokensRoutes: RouteModule = (app, { ctx, verifyXsrf }) => {
+export const tokensRoutes: RouteModule = (app, { ctx, xsrf }) => {
   app.post(
     '/hub/api/users/:name/tokens',
     { schema: { body: bodySchema } },
     async (req: FastifyRequest<{ Params: { name: string }; Body: Body | undefined }>, reply) => {
-      const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+      const id = await apiIdentity(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'tokens', { user: name });
       const user = await ctx.users.byName(name);

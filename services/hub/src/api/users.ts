@@ -6,7 +6,7 @@ import { userModel } from './models.ts';
 import { checkUserName } from './validate.ts';
 
 export const usersRoutes: RouteModule = (app, deps) => {
-  const { ctx, verifyXsrf } = deps;
+  const { ctx, xsrf } = deps;
 
   async function model(user: Parameters<typeof userModel>[0]) {
     const servers = await ctx.servers.forUser(user.id);
@@ -16,7 +16,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
 
   /** The identity behind a token or session, with its expanded scopes. */
   app.get('/hub/api/user', async (req, reply) => {
-    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    const id = await apiIdentity(ctx, req, xsrf);
     return {
       ...(await model(id.user)),
       scopes: id.scopes,
@@ -26,7 +26,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
   });
 
   app.get('/hub/api/users/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
-    const id = await apiIdentity(ctx, req, reply, verifyXsrf);
+    const id = await apiIdentity(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     requireScope(id, 'read:users', { user: name });
     const user = await ctx.users.byName(name);

@@ -1,10 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
 import { hasScope, type Target } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { tokenFromAuthorization } from '../sessions/tokens.ts';
 import type { HubContext } from './context.ts';
 import { readSessionSecret } from './session-cookie.ts';
+import type { Xsrf } from './xsrf.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,12 +31,7 @@ export async function sessionIdentity(ctx: HubContext, req: FastifyRequest): Pro
  * The caller of an API endpoint: a token in the Authorization header, or the session cookie plus an XSRF
  * token bound to that session. Throws 403 when neither.
  */
-export async function apiIdentity(
-  ctx: HubContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  verifyXsrf: (req: FastifyRequest, reply: FastifyReply) => Promise<void>,
-): Promise<Identity> {
+export async function apiIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Identity> {
   refuseTokenInUrl(req);
   const header = req.headers.authorization;
   if (header !== undefined) {
@@ -46,7 +42,7 @@ export async function apiIdentity(
   }
   const id = await sessionIdentity(ctx, req);
   if (!id) throw new HubError('UNAUTHENTICATED', 'authentication required');
-  await verifyXsrf(req, reply);
+  xsrf.verify(req);
   return id;
 }
 

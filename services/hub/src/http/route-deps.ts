@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { HubContext } from './context.ts';
+import type { Xsrf } from './xsrf.ts';
 
 export interface RouteDeps {
   readonly ctx: HubContext;
-  /** Verifies the XSRF token of a cookie-authenticated request; throws XSRF_MISSING. */
-  readonly verifyXsrf: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** XSRF tokens for pages, and their check for cookie-authenticated requests. */
+  readonly xsrf: Xsrf;
   /** Whether cookies get the Secure flag (public URL is https). */
   readonly secureCookies: boolean;
 }

@@ -1,9 +1,8 @@
 import cookie from '@fastify/cookie';
-import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
 import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
@@ -16,7 +15,7 @@ import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
-import { HUB_COOKIE_PATH, XSRF_COOKIE, xsrfUserInfo } from './session-cookie.ts';
+import { Xsrf } from './xsrf.ts';
 
 const wantsJson = (req: FastifyRequest) =>
   req.url.startsWith('/hub/api') || (req.headers.accept ?? '').includes('application/json');
@@ -31,30 +30,14 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 500 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Validate, never coerce or silently drop: a wrong type or unknown field is a 400.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
 
   // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(cookie, { secret: ctx.cookieSecret });
-  await app.register(csrf, {
-    cookieKey: XSRF_COOKIE,
-    cookieOpts: {
-      path: HUB_COOKIE_PATH,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: secureCookies,
-      signed: true,
-    },
-    getUserInfo: xsrfUserInfo,
-    getToken: (req: FastifyRequest) => {
-      const body = req.body as Record<string, unknown> | undefined;
-      const fromBody = body && typeof body === 'object' ? body._xsrf : undefined;
-      const fromHeader = req.headers['x-xsrftoken'];
-      return typeof fromBody === 'string' ? fromBody : typeof fromHeader === 'string' ? fromHeader : '';
-    },
-    csrfOpts: { hmacKey: ctx.cookieSecret },
-  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -77,13 +60,8 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     reply.header('x-jupyterhub-version', ctx.jupyterhubVersion);
   });
 
-  const verifyXsrf = (req: FastifyRequest, reply: FastifyReply) =>
-    new Promise<void>((resolve, reject) => {
-      app.csrfProtection(req, reply, (err?: Error) =>
-        err ? reject(new HubError('XSRF_MISSING', 'missing or invalid XSRF token')) : resolve(),
-      );
-    });
-  const deps: RouteDeps = { ctx, verifyXsrf, secureCookies };
+  const xsrf = new Xsrf(ctx.cookieSecret, secureCookies);
+  const deps: RouteDeps = { ctx, xsrf, secureCookies };
 
   app.setErrorHandler(
     (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {

@@ -34,9 +34,3 @@ export function setSessionCookie(
 export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
   reply.clearCookie(SESSION_COOKIE, { path: HUB_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure });
 }
-
-/** What XSRF tokens are bound to: the session, or a fixed marker before login (the library needs a value). */
-export function xsrfUserInfo(req: FastifyRequest): string {
-  const secret = readSessionSecret(req);
-  return secret ? `session:${secret}` : 'anonymous';
-}

@@ -7,6 +7,8 @@ export interface ClientResponse {
   readonly headers: Headers;
   readonly body: string;
   readonly url: string;
+  /** Every URL visited, the last one first to last. */
+  readonly hops: readonly string[];
 }
 
 interface StoredCookie {
@@ -50,34 +52,51 @@ export class BrowserClient {
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
       const pathAttr = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='));
-      const expired = attrs.some((a) => /^max-age=0$/i.test(a.trim()) || /^expires=thu, 01 jan 1970/i.test(a.trim()));
+      const expired = attrs.some(
+        (a) => /^max-age=0$/i.test(a.trim()) || /^expires=thu, 01 jan 1970/i.test(a.trim()),
+      );
       if (expired || value === '') this.#jar.delete(name);
       else this.#jar.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
     }
   }
 
   /** One request, no redirect following. */
-  async request(method: string, pathOrUrl: string, init: { body?: string; headers?: Record<string, string> } = {}) {
+  async request(
+    method: string,
+    pathOrUrl: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+  ): Promise<ClientResponse> {
     const url = new URL(pathOrUrl, this.#base);
     const headers: Record<string, string> = { ...init.headers };
     const cookie = this.#cookieHeader(url.pathname);
     if (cookie) headers.cookie = cookie;
     const res = await this.#fetch(url, { method, headers, body: init.body ?? null, redirect: 'manual' });
     this.#store(res);
-    return { status: res.status, headers: res.headers, body: await res.text(), url: url.toString() };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: await res.text(),
+      url: url.toString(),
+      hops: [url.toString()],
+    };
   }
 
   /** Follow redirects like a browser (303 and 302 after POST become GET). */
-  async follow(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}, max = 15) {
+  async follow(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+    max = 15,
+  ): Promise<ClientResponse> {
     let res = await this.request(method, path, init);
-    const hops: string[] = [res.url];
+    const hops = [...res.hops];
     for (let i = 0; i < max && res.status >= 300 && res.status < 400; i++) {
       const loc = res.headers.get('location');
       if (!loc) break;
       res = await this.request('GET', new URL(loc, res.url).toString());
       hops.push(res.url);
     }
-    return Object.assign(res, { hops });
+    return { ...res, hops };
   }
 
   get(path: string, headers?: Record<string, string>) {

@@ -18,7 +18,9 @@ export interface Harness {
 }
 
 /** A real hub on a real Postgres, with a spawner and route table that need no Docker. */
-export async function startHarness(opts: { spawner?: Spawner; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { spawner?: Spawner; env?: Record<string, string> } = {},
+): Promise<Harness> {
   const pg: StartedPostgreSqlContainer = await startPostgres();
   const config = loadConfig({
     BERTH_DATABASE_URL: pg.getConnectionUri(),

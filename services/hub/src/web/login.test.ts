@@ -41,7 +41,11 @@ describe('login form (real Postgres)', () => {
     ] as const) {
       const c = new BrowserClient(h.base);
       const page = await c.get('/hub/login');
-      const res = await c.postForm('/hub/login', { _xsrf: xsrfFrom(page.body), username: u, password: p }, false);
+      const res = await c.postForm(
+        '/hub/login',
+        { _xsrf: xsrfFrom(page.body), username: u, password: p },
+        false,
+      );
       assert.equal(res.status, 403);
       assert.equal(c.cookie('berth-session'), undefined);
       answers.push(/<p class="error"[^>]*>([^<]*)</.exec(res.body)?.[1] ?? '');
@@ -53,14 +57,22 @@ describe('login form (real Postgres)', () => {
   it('refuses an empty or whitespace password before checking anything', async () => {
     const c = new BrowserClient(h.base);
     const page = await c.get('/hub/login');
-    const res = await c.postForm('/hub/login', { _xsrf: xsrfFrom(page.body), username: 'alice', password: '   ' }, false);
+    const res = await c.postForm(
+      '/hub/login',
+      { _xsrf: xsrfFrom(page.body), username: 'alice', password: '   ' },
+      false,
+    );
     assert.equal(res.status, 403);
   });
 
   it('refuses a login POST without a valid XSRF token', async () => {
     const c = new BrowserClient(h.base);
     await c.get('/hub/login');
-    const none = await c.postForm('/hub/login', { username: 'alice', password: 'correct horse battery' }, false);
+    const none = await c.postForm(
+      '/hub/login',
+      { username: 'alice', password: 'correct horse battery' },
+      false,
+    );
     assert.equal(none.status, 403);
     const forged = await c.postForm(
       '/hub/login',
@@ -148,7 +160,11 @@ describe('login form (real Postgres)', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 14; i++) {
       const page = await c.get('/hub/login');
-      const res = await c.postForm('/hub/login', { _xsrf: xsrfFrom(page.body), username: 'throttled', password: 'nope' }, false);
+      const res = await c.postForm(
+        '/hub/login',
+        { _xsrf: xsrfFrom(page.body), username: 'throttled', password: 'nope' },
+        false,
+      );
       statuses.push(res.status);
     }
     assert.deepEqual(statuses.slice(0, 12), Array(12).fill(403));

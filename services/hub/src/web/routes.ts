@@ -6,7 +6,7 @@ import { hasScope } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { sessionIdentity } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
-import { clearSessionCookie, readSessionSecret, setSessionCookie, xsrfUserInfo } from '../http/session-cookie.ts';
+import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { safeNext } from './next-url.ts';
@@ -15,10 +15,9 @@ import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './p
 const CSS = readFileSync(new URL('./static/berth.css', import.meta.url), 'utf8');
 type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 
-export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) => {
+export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   // The XSRF token is bound to the session, so a token from one session is useless in another.
-  const xsrfFor = (req: FastifyRequest, reply: FastifyReply) =>
-    reply.generateCsrf({ userInfo: xsrfUserInfo(req) });
+  const xsrfFor = (req: FastifyRequest, reply: FastifyReply) => xsrf.token(req, reply);
 
   async function requireLogin(req: FastifyRequest, reply: FastifyReply): Promise<Identity | undefined> {
     const id = await sessionIdentity(ctx, req);
@@ -48,8 +47,15 @@ export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) 
   app.post(
     '/hub/login',
     {
-      config: { rateLimit: { max: ctx.config.sessions.loginAttemptsPerMinute, timeWindow: '1 minute', hook: 'preHandler', keyGenerator: loginKey } },
-      preHandler: [(req, reply) => verifyXsrf(req, reply)],
+      config: {
+        rateLimit: {
+          max: ctx.config.sessions.loginAttemptsPerMinute,
+          timeWindow: '1 minute',
+          hook: 'preHandler',
+          keyGenerator: loginKey,
+        },
+      },
+      preHandler: async (req) => xsrf.verify(req),
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as LoginBody;
@@ -61,7 +67,9 @@ export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) 
         reply
           .code(403)
           .type('text/html')
-          .send(loginPage({ xsrf: xsrfFor(req, reply), next, username, error: 'Invalid username or password.' }));
+          .send(
+            loginPage({ xsrf: xsrfFor(req, reply), next, username, error: 'Invalid username or password.' }),
+          );
       if (!username || !password.trim() || password.length > MAX_PASSWORD_LENGTH) return fail();
       const user = await ctx.users.byName(username);
       // Unknown users cost the same hash as known ones, so timing does not tell them apart.
@@ -89,7 +97,7 @@ export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) 
     clearSessionCookie(reply, secureCookies);
     return reply.redirect('/hub/login', 302);
   }
-  app.post('/hub/logout', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, logout);
+  app.post('/hub/logout', { preHandler: async (req) => xsrf.verify(req) }, logout);
   // Single-user servers send the browser here with a GET after clearing their own cookie.
   app.get('/hub/logout', logout);
 
@@ -114,7 +122,7 @@ export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) 
     );
   });
 
-  app.post('/hub/spawn', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, async (req, reply) => {
+  app.post('/hub/spawn', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
     const id = await requireLogin(req, reply);
     if (!id) return reply;
     const out = await ctx.lifecycle.start(id.user, '');
@@ -127,7 +135,7 @@ export const webRoutes: RouteModule = (app, { ctx, verifyXsrf, secureCookies }) 
   app.get('/hub/spawn/:user', async (_req, reply) => reply.redirect('/hub/home', 302));
   app.get('/hub/spawn/:user/:server', async (_req, reply) => reply.redirect('/hub/home', 302));
 
-  app.post('/hub/stop', { preHandler: [(req, reply) => verifyXsrf(req, reply)] }, async (req, reply) => {
+  app.post('/hub/stop', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
     const id = await requireLogin(req, reply);
     if (!id) return reply;
     await ctx.lifecycle.stop(id.user, '');
