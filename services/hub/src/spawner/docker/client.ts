@@ -1,0 +1,27 @@
+/**
+ * The subset of the Docker API the spawner uses, typed structurally (kysely-style): a real `Dockerode`
+ * instance satisfies it, and so can a narrow proxy or a test double. Keeping the subset small documents
+ * exactly what the hub's access to Docker is used for (see docs/spawner.md).
+ */
+import type Dockerode from 'dockerode';
+
+export interface DockerContainer {
+  readonly id: string;
+  inspect(): Promise<Dockerode.ContainerInspectInfo>;
+  start(): Promise<unknown>;
+  stop(options: { t: number }): Promise<unknown>;
+  remove(options: { force: boolean }): Promise<unknown>;
+  wait(options: { condition: 'not-running'; abortSignal?: AbortSignal }): Promise<unknown>;
+  logs(options: { stdout: true; stderr: true; tail: number; follow: false }): Promise<Buffer>;
+}
+
+export interface DockerClient {
+  getImage(name: string): { inspect(): Promise<{ readonly Id: string }> };
+  getVolume(name: string): {
+    inspect(): Promise<{ readonly Name: string; readonly Labels: Record<string, string> | null }>;
+  };
+  createVolume(options: { Name: string; Labels: Record<string, string> }): Promise<unknown>;
+  createContainer(options: Dockerode.ContainerCreateOptions): Promise<DockerContainer>;
+  getContainer(idOrName: string): DockerContainer;
+  listContainers(options: { all: boolean; filters: string }): Promise<Dockerode.ContainerInfo[]>;
+}

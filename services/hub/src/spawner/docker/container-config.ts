@@ -1,0 +1,123 @@
+/**
+ * The container Berth asks Docker for: a pure function of the options and the request, so every hardening
+ * setting is visible in one place and unit-testable without an engine.
+ */
+import type Dockerode from 'dockerode';
+import { containerName, volumeName } from '../names.ts';
+import { SpawnError, type SpawnRequest } from '../spawner.ts';
+import { errorMessage } from './errors.ts';
+import { berthLabels, LABEL_PORT } from './labels.ts';
+import { isPositiveInteger, type ResolvedOptions, type ResourceLimits } from './options.ts';
+import { isValidImageRef } from './refs.ts';
+
+export interface ContainerPlan {
+  readonly containerName: string;
+  readonly volumeName: string;
+  /** The image's ID, resolved just before, so a re-tag between check and create cannot swap the image. */
+  readonly imageId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env: readonly string[];
+  readonly limits: ResourceLimits;
+  readonly port: number;
+}
+
+const ENV_KEY = /^[^=\0]+$/;
+/** A volume is a directory named after it, and Linux file names are at most 255 bytes. */
+const MAX_NAME = 255;
+
+/** Everything about the container except the image id, derived from the request; throws START_FAILED. */
+export function planContainer(o: ResolvedOptions, req: SpawnRequest): Omit<ContainerPlan, 'imageId'> {
+  if (!isValidImageRef(req.image)) throw new SpawnError('START_FAILED', 'invalid image reference');
+  if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535) {
+    throw new SpawnError('START_FAILED', `invalid port ${req.port}`);
+  }
+  let names: { containerName: string; volumeName: string };
+  try {
+    names = {
+      containerName: containerName(o.prefix, req.user, req.serverName),
+      volumeName: volumeName(o.prefix, req.user, req.serverName),
+    };
+  } catch (err) {
+    throw new SpawnError('START_FAILED', errorMessage(err));
+  }
+  if (names.volumeName.length > MAX_NAME) {
+    throw new SpawnError('START_FAILED', 'user and server names are too long for Docker names once escaped');
+  }
+  return {
+    ...names,
+    labels: berthLabels({ deploymentId: o.deploymentId, user: req.user, serverName: req.serverName }),
+    env: toEnvList(req.env),
+    limits: resolveLimits(o.defaultLimits, req.limits),
+    port: req.port,
+  };
+}
+
+/** `KEY=VALUE` strings; a key with '=' or NUL, or a value with NUL, would be silently mangled, so it is refused. */
+export function toEnvList(env: Readonly<Record<string, string>>): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!ENV_KEY.test(k) || typeof v !== 'string' || v.includes('\0')) {
+      throw new SpawnError(
+        'START_FAILED',
+        `invalid environment variable name or value: ${JSON.stringify(k)}`,
+      );
+    }
+    return `${k}=${v}`;
+  });
+}
+
+/** The request's limits over the defaults. Zero or negative would mean "unlimited" to Docker: refused. */
+export function resolveLimits(defaults: ResourceLimits, req: SpawnRequest['limits']): ResourceLimits {
+  const limits = {
+    memoryBytes: req?.memoryBytes ?? defaults.memoryBytes,
+    nanoCpus: req?.nanoCpus ?? defaults.nanoCpus,
+    pids: req?.pids ?? defaults.pids,
+  };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!isPositiveInteger(v)) throw new SpawnError('START_FAILED', `limit ${k} must be a positive integer`);
+  }
+  return limits;
+}
+
+/** Linux limits a hostname to 64 bytes; the container name stays the DNS name, the hostname is cosmetic. */
+export function hostnameFor(containerName: string): string {
+  return containerName.length <= 63 ? containerName : containerName.slice(0, 63).replace(/[-.]+$/, '');
+}
+
+export function containerCreateOptions(
+  o: ResolvedOptions,
+  p: ContainerPlan,
+): Dockerode.ContainerCreateOptions {
+  return {
+    name: p.containerName,
+    Hostname: hostnameFor(p.containerName),
+    Image: p.imageId,
+    // No Cmd and no Entrypoint: the image's own command runs (PROTOCOL.md).
+    Env: [...p.env],
+    User: o.user,
+    Labels: { ...p.labels, [LABEL_PORT]: String(p.port) },
+    HostConfig: {
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      CapAdd: [],
+      SecurityOpt: ['no-new-privileges:true'],
+      Privileged: false,
+      Memory: p.limits.memoryBytes,
+      MemorySwap: p.limits.memoryBytes,
+      NanoCpus: p.limits.nanoCpus,
+      PidsLimit: p.limits.pids,
+      Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${o.tmpfsSize}` },
+      Binds: [],
+      Mounts: [{ Type: 'volume', Source: p.volumeName, Target: o.homeMountPath, ReadOnly: false }],
+      NetworkMode: o.network,
+      PortBindings: {},
+      PublishAllPorts: false,
+      IpcMode: 'private',
+      Init: true,
+      RestartPolicy: { Name: 'no' },
+      LogConfig: {
+        Type: 'json-file',
+        Config: { 'max-size': o.logMaxSize, 'max-file': String(o.logMaxFiles) },
+      },
+    },
+  };
+}

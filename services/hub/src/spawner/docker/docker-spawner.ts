@@ -1,0 +1,232 @@
+/**
+ * DockerSpawner: one hardened container per server, on the user network, with a labelled home volume.
+ * Only Docker calls live here; lifecycle rules (single-flight, timeouts, readiness) are the hub's.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { volumeName } from '../names.ts';
+import {
+  SpawnError,
+  type Spawner,
+  type SpawnerState,
+  type SpawnerStatus,
+  type SpawnRequest,
+  type Started,
+} from '../spawner.ts';
+import type { DockerClient, DockerContainer } from './client.ts';
+import { containerCreateOptions, planContainer } from './container-config.ts';
+import { demuxLogs, lastLines } from './demux.ts';
+import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
+import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
+import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { containerRef } from './refs.ts';
+
+/** A container of this deployment, as found by {@link DockerSpawner.list} (e.g. to reattach after a restart). */
+export interface ManagedServer {
+  readonly user: string;
+  readonly serverName: string;
+  readonly running: boolean;
+  /** Rebuilt from the container name and its org.berth.port label; undefined without that label. */
+  readonly url: string | undefined;
+  /** The same state start() returned, to hand to status(), stop() and logs(). */
+  readonly state: SpawnerState;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, state?: SpawnerState): void {
+  if (signal?.aborted) throw new SpawnError('ABORTED', 'start was aborted', state);
+}
+
+export class DockerSpawner implements Spawner {
+  readonly #o: ResolvedOptions;
+  readonly #docker: DockerClient;
+
+  constructor(options: DockerSpawnerOptions) {
+    this.#o = resolveOptions(options);
+    this.#docker = this.#o.docker;
+  }
+
+  async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
+    throwIfAborted(signal);
+    const plan = planContainer(this.#o, req);
+    let state: SpawnerState = { containerName: plan.containerName, volumeName: plan.volumeName };
+    let container: DockerContainer | undefined;
+    try {
+      const imageId = await this.#imageId(req.image);
+      throwIfAborted(signal, state);
+      await this.#ensureVolume(plan.volumeName, plan.labels);
+      throwIfAborted(signal, state);
+      await this.#removeStale(plan.containerName);
+      throwIfAborted(signal, state);
+      container = await this.#docker.createContainer(containerCreateOptions(this.#o, { ...plan, imageId }));
+      state = { containerId: container.id, ...state, imageId };
+      throwIfAborted(signal, state);
+      await container.start();
+      await this.#watchForEarlyExit(container, signal);
+      throwIfAborted(signal, state);
+      const info = await container.inspect();
+      if (!info.State.Running) {
+        const { ExitCode: exitCode, OOMKilled: oomKilled } = info.State;
+        const why = `container exited right after start with code ${exitCode}${oomKilled ? ' (OOM-killed)' : ''}`;
+        throw new SpawnError('EXITED_EARLY', why, { ...state, exitCode, oomKilled });
+      }
+      return { url: `http://${plan.containerName}:${req.port}`, state };
+    } catch (err) {
+      // An early exit keeps its container so logs() can explain it; anything else leaves nothing behind.
+      const keep = err instanceof SpawnError && err.code === 'EXITED_EARLY';
+      if (container && !keep) await container.remove({ force: true }).catch(() => undefined);
+      throw toSpawnError(err, `start ${plan.containerName}`, state);
+    }
+  }
+
+  async stop(state: SpawnerState): Promise<void> {
+    const container = await this.#ours(state).catch((err: unknown) => {
+      throw statusCodeOf(err) === undefined
+        ? new SpawnError('BACKEND_UNAVAILABLE', `stop: ${errorMessage(err)}`, state)
+        : new Error(`stop: ${errorMessage(err)}`);
+    });
+    if (!container) return;
+    await container.stop({ t: this.#o.stopTimeoutSeconds }).catch((err: unknown) => {
+      if (!isNotFound(err) && statusCodeOf(err) !== 304) throw new Error(`stop: ${errorMessage(err)}`);
+    });
+    await container.remove({ force: true }).catch((err: unknown) => {
+      if (!isNotFound(err) && statusCodeOf(err) !== 409) throw new Error(`remove: ${errorMessage(err)}`);
+    });
+  }
+
+  async status(state: SpawnerState): Promise<SpawnerStatus> {
+    try {
+      const ref = containerRef(state);
+      if (ref === null) return { state: 'unknown', error: 'malformed spawner state' };
+      if (ref === undefined) return { state: 'stopped' };
+      const info = await this.#docker.getContainer(ref).inspect();
+      const s = info.State;
+      if (!isOurs(info.Config.Labels, this.#o.deploymentId)) return { state: 'stopped' };
+      if (s.Paused) return { state: 'unknown', error: 'container is paused' };
+      if (s.Running || s.Restarting) return { state: 'running' };
+      if (s.Status === 'created') return { state: 'stopped' };
+      return { state: 'stopped', exitCode: s.ExitCode, oomKilled: s.OOMKilled };
+    } catch (err) {
+      if (isNotFound(err)) return { state: 'stopped' };
+      return { state: 'unknown', error: errorMessage(err) };
+    }
+  }
+
+  async logs(state: SpawnerState, tail: number): Promise<string> {
+    const n = Math.max(0, Math.floor(tail));
+    const container = await this.#ours(state);
+    if (!container || n === 0) return '';
+    try {
+      const raw = await container.logs({ stdout: true, stderr: true, tail: n, follow: false });
+      return lastLines(demuxLogs(raw), n);
+    } catch (err) {
+      if (isNotFound(err)) return '';
+      throw err;
+    }
+  }
+
+  /** This deployment's containers (running or not), optionally only one user's or one server's. */
+  async list(filter: { user?: string; serverName?: string } = {}): Promise<ManagedServer[]> {
+    const infos = await this.#docker.listContainers({
+      all: true,
+      filters: deploymentFilter(this.#o.deploymentId),
+    });
+    const out: ManagedServer[] = [];
+    for (const info of infos) {
+      const user = info.Labels[LABEL_USER];
+      const serverName = info.Labels[LABEL_SERVER];
+      const name = info.Names[0]?.replace(/^\//, '');
+      if (user === undefined || serverName === undefined || name === undefined) continue;
+      if (filter.user !== undefined && filter.user !== user) continue;
+      if (filter.serverName !== undefined && filter.serverName !== serverName) continue;
+      const port = info.Labels[LABEL_PORT];
+      const volume = volumeName(this.#o.prefix, user, serverName);
+      out.push({
+        user,
+        serverName,
+        running: info.State === 'running',
+        url: port ? `http://${name}:${port}` : undefined,
+        state: { containerId: info.Id, containerName: name, volumeName: volume },
+      });
+    }
+    return out;
+  }
+
+  /** Resolves the image locally; never pulls (there may be no registry, and profiles pin what runs). */
+  async #imageId(image: string): Promise<string> {
+    try {
+      return (await this.#docker.getImage(image).inspect()).Id;
+    } catch (err) {
+      if (isNotFound(err))
+        throw new SpawnError('IMAGE_NOT_FOUND', `image ${image} is not present on the engine`);
+      throw err;
+    }
+  }
+
+  async #ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const existing = await this.#docker
+      .getVolume(name)
+      .inspect()
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+    if (!existing) {
+      await this.#docker.createVolume({ Name: name, Labels: labels });
+    } else if (isBerth(existing.Labels) && !isOurs(existing.Labels, this.#o.deploymentId)) {
+      throw new SpawnError('START_FAILED', `volume ${name} belongs to another Berth deployment`);
+    }
+  }
+
+  /** A stopped container of the same name left by an earlier run is removed, but only if it is ours. */
+  async #removeStale(name: string): Promise<void> {
+    const info = await this.#docker
+      .getContainer(name)
+      .inspect()
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+    if (!info) return;
+    if (!isOurs(info.Config.Labels, this.#o.deploymentId)) {
+      throw new SpawnError('START_FAILED', `a container named ${name} exists and is not this deployment's`);
+    }
+    if (info.State.Running) {
+      const state = { containerId: info.Id, containerName: name };
+      throw new SpawnError('START_FAILED', `container ${name} is already running`, state);
+    }
+    await this.#docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+  }
+
+  /** Waits up to earlyExitWindowMs for the container to stop; returns at once when it does, or on abort. */
+  async #watchForEarlyExit(container: DockerContainer, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#o.earlyExitWindowMs === 0) return;
+    const done = new AbortController();
+    const stop = signal ? AbortSignal.any([done.signal, signal]) : done.signal;
+    try {
+      await Promise.race([
+        container.wait({ condition: 'not-running', abortSignal: stop }).catch(() => undefined),
+        delay(this.#o.earlyExitWindowMs, undefined, { signal: stop }).catch(() => undefined),
+      ]);
+    } finally {
+      done.abort();
+    }
+  }
+
+  /** The state's container if it exists and carries this deployment's labels; undefined otherwise. */
+  async #ours(state: SpawnerState): Promise<DockerContainer | undefined> {
+    const ref = containerRef(state);
+    if (!ref) return undefined;
+    const container = this.#docker.getContainer(ref);
+    try {
+      const info = await container.inspect();
+      return isOurs(info.Config.Labels, this.#o.deploymentId) ? container : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/** DockerSpawner's options, their defaults and their validation. */
+import { assertValidPrefix } from '../names.ts';
+import type { DockerClient } from './client.ts';
+
+export interface ResourceLimits {
+  /** Memory limit in bytes; swap is set to the same value, so the container gets no swap. */
+  readonly memoryBytes: number;
+  /** CPU limit in billionths of a CPU (1e9 = one CPU). */
+  readonly nanoCpus: number;
+  /** Maximum number of processes and threads. */
+  readonly pids: number;
+}
+
+export interface DockerSpawnerOptions {
+  /** A Dockerode instance, or anything with the same subset of its API. */
+  readonly docker: DockerClient;
+  /** The user network: the only network user containers join. Must already exist. */
+  readonly network: string;
+  /** Value of the org.berth.deployment label; separates deployments sharing one engine. */
+  readonly deploymentId: string;
+  /** Prefix of every container and volume name. Default 'berth'. */
+  readonly prefix?: string;
+  /** Where the home volume is mounted. Default '/home/jovyan'. */
+  readonly homeMountPath?: string;
+  /** Numeric 'uid:gid' the server runs as; neither may be 0 (root). Default '1000:100'. */
+  readonly user?: string;
+  /** Limits for requests that set none. Default 2 GiB, 1 CPU, 1024 pids. */
+  readonly defaultLimits?: Partial<ResourceLimits>;
+  /** Size of the /tmp tmpfs in bytes. Default 256 MiB. */
+  readonly tmpfsSize?: number;
+  /** Grace period for `docker stop` before SIGKILL, in seconds. Default 10. */
+  readonly stopTimeoutSeconds?: number;
+  /** How long start() watches a new container for an immediate exit, in ms. Default 500; 0 = one inspect. */
+  readonly earlyExitWindowMs?: number;
+  /** json-file log rotation: size of one file (Docker syntax, e.g. '10m') and number of files. */
+  readonly logMaxSize?: string;
+  readonly logMaxFiles?: number;
+}
+
+export type ResolvedOptions = Required<Omit<DockerSpawnerOptions, 'defaultLimits'>> & {
+  readonly defaultLimits: ResourceLimits;
+};
+
+export const DEFAULTS = {
+  prefix: 'berth',
+  homeMountPath: '/home/jovyan',
+  user: '1000:100',
+  defaultLimits: { memoryBytes: 2 * 1024 ** 3, nanoCpus: 1e9, pids: 1024 },
+  tmpfsSize: 256 * 1024 ** 2,
+  stopTimeoutSeconds: 10,
+  earlyExitWindowMs: 500,
+  logMaxSize: '10m',
+  logMaxFiles: 3,
+} as const;
+
+export function isPositiveInteger(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+}
+
+function check(ok: boolean, key: string, why: string): void {
+  if (!ok) throw new TypeError(`DockerSpawner option ${key}: ${why}`);
+}
+
+/** Applies defaults and validates; throws TypeError naming the bad option. Limits of 0 (unlimited) are refused. */
+export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
+  const r: ResolvedOptions = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+    docker: o.docker,
+    network: o.network,
+    deploymentId: o.deploymentId,
+    defaultLimits: { ...DEFAULTS.defaultLimits, ...o.defaultLimits },
+  } as ResolvedOptions;
+  check(typeof r.docker?.createContainer === 'function', 'docker', 'must be a Docker client');
+  check(typeof r.network === 'string' && r.network !== '', 'network', 'must be a network name');
+  check(typeof r.deploymentId === 'string' && r.deploymentId !== '', 'deploymentId', 'must not be empty');
+  assertValidPrefix(r.prefix);
+  check(
+    r.homeMountPath.startsWith('/') && r.homeMountPath !== '/',
+    'homeMountPath',
+    'must be absolute, not /',
+  );
+  const ids = /^(\d+):(\d+)$/.exec(r.user);
+  check(ids !== null && Number(ids[1]) !== 0 && Number(ids[2]) !== 0, 'user', "numeric 'uid:gid', neither 0");
+  for (const [k, v] of Object.entries(r.defaultLimits))
+    check(isPositiveInteger(v), `defaultLimits.${k}`, '> 0');
+  check(isPositiveInteger(r.tmpfsSize), 'tmpfsSize', 'must be a positive integer');
+  check(isPositiveInteger(r.stopTimeoutSeconds), 'stopTimeoutSeconds', 'must be a positive integer');
+  check(Number.isSafeInteger(r.earlyExitWindowMs) && r.earlyExitWindowMs >= 0, 'earlyExitWindowMs', '>= 0');
+  check(/^\d+[kmg]?$/.test(r.logMaxSize), 'logMaxSize', "Docker size syntax, e.g. '10m'");
+  check(isPositiveInteger(r.logMaxFiles), 'logMaxFiles', 'must be a positive integer');
+  const known = new Set([...Object.keys(DEFAULTS), 'docker', 'network', 'deploymentId']);
+  for (const k of Object.keys(o)) check(known.has(k), k, 'unknown option');
+  return Object.freeze(r);
+}
