@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
 import { dummyHash, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/password.ts';
@@ -10,9 +9,9 @@ import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http
 import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { safeNext } from './next-url.ts';
+import { BERTH_CSS } from './styles.ts';
 import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './pages.ts';
 
-const CSS = readFileSync(new URL('./static/berth.css', import.meta.url), 'utf8');
 type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 
 export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
@@ -29,7 +28,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   }
 
   app.get('/hub/static/berth.css', async (_req, reply) =>
-    reply.type('text/css').header('cache-control', 'public, max-age=3600').send(CSS),
+    reply.type('text/css').header('cache-control', 'public, max-age=3600').send(BERTH_CSS),
   );
   app.get('/', async (_req, reply) => reply.redirect('/hub/', 302));
   app.get('/hub', async (_req, reply) => reply.redirect('/hub/', 302));

@@ -1,3 +1,5 @@
+/** The hub's one stylesheet, served at /hub/static/berth.css (kept in TS so the build ships it). */
+export const BERTH_CSS = `
 :root {
   --fg: #1d2433;
   --muted: #5b6475;
@@ -134,3 +136,4 @@ form.inline {
 .who {
   opacity: 0.85;
 }
+`;
