@@ -1,0 +1,96 @@
+# Berth's two TypeScript services, one Dockerfile, two targets:
+#
+#   docker build --target hub   -t berth/hub:dev   .
+#   docker build --target proxy -t berth/proxy:dev .
+#
+# By default it builds FROM the official node:22-bookworm-slim image. Without a container registry,
+# build the offline images first (bash images/build-offline.sh) and pass
+#
+#   --build-arg NODE_BUILD_IMAGE=berth/node:22-build --build-arg NODE_IMAGE=berth/node:22
+#
+# NODE_BUILD_IMAGE needs node 22 + npm (build stages only); NODE_IMAGE needs only node 22 (runtime).
+# No `# syntax=` line on purpose: works with the legacy builder and with BuildKit without pulling a frontend.
+ARG NODE_BUILD_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---------------------------------------------------------------- build: compile TypeScript
+FROM ${NODE_BUILD_IMAGE} AS build
+WORKDIR /app
+ENV NODE_ENV=development \
+    npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY services/hub/package.json services/hub/
+COPY services/proxy/package.json services/proxy/
+# All of the lockfile but optional deps (biome's native binary) and install scripts: only tsc and the
+# type packages matter here.
+RUN npm ci --ignore-scripts --omit=optional --loglevel=error
+COPY services/hub/tsconfig.json services/hub/tsconfig.build.json services/hub/
+COPY services/proxy/tsconfig.json services/proxy/tsconfig.build.json services/proxy/
+COPY services/hub/src services/hub/src
+COPY services/proxy/src services/proxy/src
+RUN npx --no-install tsc -p services/proxy/tsconfig.build.json \
+ && npx --no-install tsc -p services/hub/tsconfig.build.json \
+ && test -f services/hub/dist/main.js && test -f services/proxy/dist/main.js
+
+# ---------------------------------------------------------------- production dependencies, per service
+FROM ${NODE_BUILD_IMAGE} AS hub-deps
+WORKDIR /app
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json ./
+COPY services/hub/package.json services/hub/
+COPY services/proxy/package.json services/proxy/
+RUN npm ci --omit=dev --ignore-scripts --workspace services/hub --loglevel=error \
+ && mkdir -p services/hub/node_modules
+
+FROM ${NODE_BUILD_IMAGE} AS proxy-deps
+WORKDIR /app
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json ./
+COPY services/hub/package.json services/hub/
+COPY services/proxy/package.json services/proxy/
+RUN npm ci --omit=dev --ignore-scripts --workspace services/proxy --loglevel=error \
+ && mkdir -p services/proxy/node_modules
+
+# ---------------------------------------------------------------- runtime base
+FROM ${NODE_IMAGE} AS runtime
+# uid/gid 1000 become `berth` (the official image calls that user `node`; so does berth/node:22).
+RUN set -eu; \
+    u="$(getent passwd 1000 | cut -d: -f1)"; if [ -n "$u" ]; then userdel "$u"; rm -rf "/home/$u"; fi; \
+    g="$(getent group 1000 | cut -d: -f1)"; if [ -n "$g" ]; then groupdel "$g"; fi; \
+    groupadd --gid 1000 berth; \
+    useradd --uid 1000 --gid 1000 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin berth
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+# Everything under /app stays root-owned and read-only for the service user; nothing is written at
+# run time, so the containers run fine with a read-only root filesystem.
+# No npm, no shell tricks: the official image's docker-entrypoint.sh is reset.
+ENTRYPOINT []
+
+# ---------------------------------------------------------------- hub
+FROM runtime AS hub
+COPY --from=hub-deps /app/node_modules /app/node_modules
+COPY --from=hub-deps /app/services/hub/node_modules /app/services/hub/node_modules
+COPY services/hub/package.json /app/services/hub/
+COPY --from=build /app/services/hub/dist /app/services/hub/dist
+RUN printf '%s\n' '#!/bin/sh' 'exec node /app/services/hub/dist/cli/main.js "$@"' >/usr/local/bin/berth \
+ && chmod 0755 /usr/local/bin/berth
+LABEL org.opencontainers.image.title="berth-hub" \
+      org.opencontainers.image.description="Berth hub (JupyterHub-compatible, TypeScript)" \
+      org.opencontainers.image.licenses="BSD-3-Clause"
+USER 1000:1000
+EXPOSE 8081
+CMD ["node", "/app/services/hub/dist/main.js"]
+
+# ---------------------------------------------------------------- proxy
+FROM runtime AS proxy
+COPY --from=proxy-deps /app/node_modules /app/node_modules
+COPY --from=proxy-deps /app/services/proxy/node_modules /app/services/proxy/node_modules
+COPY services/proxy/package.json /app/services/proxy/
+COPY --from=build /app/services/proxy/dist /app/services/proxy/dist
+LABEL org.opencontainers.image.title="berth-proxy" \
+      org.opencontainers.image.description="Berth proxy (http-proxy-3 with configurable-http-proxy's REST API)" \
+      org.opencontainers.image.licenses="BSD-3-Clause"
+USER 1000:1000
+EXPOSE 8000 8001
+CMD ["node", "/app/services/proxy/dist/main.js"]
