@@ -23,7 +23,7 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`created user ${name}`));
     }
-    alice = new BrowserClient(stack.base, stack.fetch);
+    alice = new BrowserClient(stack.base, stack.dispatcher);
   });
 
   after(async () => {
@@ -31,13 +31,30 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
     if (process.env.BERTH_E2E_KEEP !== '1') await stack.down();
   });
 
+  /** A call JupyterLab would make: CORS-mode fetch with the server's XSRF cookie echoed in a header. */
+  function jupyterApi(c: BrowserClient, method: string, path: string, body?: unknown) {
+    const xsrf = decodeURIComponent(c.cookie('_xsrf') ?? '');
+    return c.request(method, path, {
+      headers: {
+        'sec-fetch-mode': 'cors',
+        'x-xsrftoken': xsrf,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  }
+
   async function startServer(c: BrowserClient, user: string) {
     const home = await c.get('/hub/home');
     assert.equal(home.status, 200);
     const res = await c.postForm('/hub/spawn', { _xsrf: xsrfFrom(home.body) });
     // The spawn page waits until ready or shows progress; poll the pending page until it hands us over.
     let last = res;
-    for (let i = 0; i < 120 && !last.hops.some((u) => new URL(u).pathname.startsWith(`/user/${user}/lab`)); i++) {
+    for (
+      let i = 0;
+      i < 120 && !last.hops.some((u) => new URL(u).pathname.startsWith(`/user/${user}/lab`));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 1000));
       last = await c.get(`/hub/spawn-pending/${user}`);
     }
@@ -76,16 +93,16 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
   });
 
   it("reaches /user/alice/api/status through caddy → proxy → alice's container", async () => {
-    const res = await alice.request('GET', '/user/alice/api/status');
+    const res = await jupyterApi(alice, 'GET', '/user/alice/api/status');
     assert.equal(res.status, 200, res.body.slice(0, 300));
     const status = JSON.parse(res.body) as { started: string };
     assert.ok(status.started, 'jupyter_server status has a start time');
   });
 
   it("does not let bob into alice's server", async () => {
-    const bob = new BrowserClient(stack.base, stack.fetch);
+    const bob = new BrowserClient(stack.base, stack.dispatcher);
     await login(bob, 'bob', 'bob-has-a-long-password');
-    const api = await bob.request('GET', '/user/alice/api/status');
+    const api = await jupyterApi(bob, 'GET', '/user/alice/api/status');
     assert.ok([403, 404].includes(api.status), `api status ${api.status}`);
     const page = await bob.get('/user/alice/lab');
     assert.ok([403, 404].includes(page.status), `page ended ${page.status} at ${page.url}`);
@@ -97,9 +114,10 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
     assert.equal(lab.status, 200);
     const xsrf = decodeURIComponent(alice.cookie('_xsrf') ?? '');
     assert.ok(xsrf, 'jupyter_server set its _xsrf cookie');
-    const put = await alice.request('PUT', '/user/alice/api/contents/kept.txt', {
-      headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
-      body: JSON.stringify({ type: 'file', format: 'text', content: 'data that must survive' }),
+    const put = await jupyterApi(alice, 'PUT', '/user/alice/api/contents/kept.txt', {
+      type: 'file',
+      format: 'text',
+      content: 'data that must survive',
     });
     assert.ok(put.status === 201 || put.status === 200, `PUT ${put.status} ${put.body.slice(0, 200)}`);
 
@@ -113,7 +131,11 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
 
     const again = await startServer(alice, 'alice');
     assert.equal(again.status, 200);
-    const read = await alice.request('GET', '/user/alice/api/contents/kept.txt?content=1&format=text&type=file');
+    const read = await jupyterApi(
+      alice,
+      'GET',
+      '/user/alice/api/contents/kept.txt?content=1&format=text&type=file',
+    );
     assert.equal(read.status, 200, read.body.slice(0, 200));
     assert.equal((JSON.parse(read.body) as { content: string }).content, 'data that must survive');
   });
@@ -123,7 +145,9 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     assert.match(token, /^[0-9a-f]{64}$/);
-    const me = await stack.fetch(`${stack.base}/hub/api/users/alice`, { headers: { authorization: `token ${token}` } });
+    const me = await stack.fetch(`${stack.base}/hub/api/users/alice`, {
+      headers: { authorization: `token ${token}` },
+    });
     assert.equal(me.status, 200);
     const model = (await me.json()) as { name: string; servers: Record<string, { ready: boolean }> };
     assert.equal(model.name, 'alice');
@@ -137,10 +161,17 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
   });
 
   it('publishes nothing but caddy on the host', async () => {
-    const ps = await run('docker', ['ps', '--filter', `label=com.docker.compose.project=${stack.project}`, '--format', '{{.Names}} {{.Ports}}']);
+    const ps = await run('docker', [
+      'ps',
+      '--filter',
+      `label=com.docker.compose.project=${stack.project}`,
+      '--format',
+      '{{.Names}} {{.Ports}}',
+    ]);
     for (const line of ps.stdout.split('\n').filter(Boolean)) {
       const [name, ...ports] = line.split(' ');
-      if (ports.join(' ').includes('->')) assert.match(name ?? '', /caddy/, `${name} publishes ${ports.join(' ')}`);
+      if (ports.join(' ').includes('->'))
+        assert.match(name ?? '', /caddy/, `${name} publishes ${ports.join(' ')}`);
     }
   });
 });

@@ -32,8 +32,14 @@ export class ComposeStack {
   readonly httpPort: number;
   #cmd: [string, string[]] | undefined;
   #fetch: typeof fetch | undefined;
+  #agent: Agent | undefined;
 
-  private constructor(project: string, httpsPort: number, httpPort: number, extraEnv: Record<string, string>) {
+  private constructor(
+    project: string,
+    httpsPort: number,
+    httpPort: number,
+    extraEnv: Record<string, string>,
+  ) {
     this.project = project;
     this.httpsPort = httpsPort;
     this.httpPort = httpPort;
@@ -81,9 +87,16 @@ export class ComposeStack {
     // Trust Caddy's internal CA, as a browser whose admin installed it would.
     const ca = await this.waitForCaddyRoot(60_000);
     const agent = new Agent({ connect: { ca } });
+    this.#agent = agent;
     this.#fetch = ((url: string | URL | Request, init?: RequestInit) =>
       undiciFetch(url as string, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch;
     await this.waitForEdge(60_000);
+  }
+
+  /** An undici dispatcher that trusts this stack's TLS certificate (for BrowserClient). */
+  get dispatcher(): Agent {
+    if (!this.#agent) throw new Error('stack not up');
+    return this.#agent;
   }
 
   /** fetch that trusts this stack's TLS certificate. */
@@ -116,7 +129,13 @@ export class ComposeStack {
   async waitForCaddyRoot(timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const r = await this.compose(['exec', '-T', 'caddy', 'cat', '/data/caddy/pki/authorities/local/root.crt']);
+      const r = await this.compose([
+        'exec',
+        '-T',
+        'caddy',
+        'cat',
+        '/data/caddy/pki/authorities/local/root.crt',
+      ]);
       if (r.code === 0 && r.stdout.includes('BEGIN CERTIFICATE')) return r.stdout;
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -158,9 +177,16 @@ export class ComposeStack {
 
   /** Tear everything down, including user containers and volumes the hub made. */
   async down(): Promise<void> {
+    await this.#agent?.close();
     for (const id of await this.userContainers().catch(() => [])) await run('docker', ['rm', '-f', id]);
     await this.compose(['down', '-v', '--remove-orphans', '-t', '5']);
-    const vols = await run('docker', ['volume', 'ls', '-q', '--filter', `label=org.berth.deployment=${this.project}`]);
+    const vols = await run('docker', [
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=org.berth.deployment=${this.project}`,
+    ]);
     for (const v of vols.stdout.split('\n').filter(Boolean)) await run('docker', ['volume', 'rm', '-f', v]);
     await run('docker', ['network', 'rm', `${this.project}-users`]);
   }

@@ -1,3 +1,5 @@
+import { type Dispatcher, request as undiciRequest } from 'undici';
+
 /**
  * A minimal browser-like HTTP client: a cookie jar (path-aware), manual redirects, and helpers to read the
  * XSRF token from a form. Used by hub tests and the end-to-end suite.
@@ -19,11 +21,12 @@ interface StoredCookie {
 export class BrowserClient {
   readonly #base: string;
   readonly #jar = new Map<string, StoredCookie>();
-  readonly #fetch: typeof fetch;
+  readonly #dispatcher: Dispatcher | undefined;
 
-  constructor(base: string, fetchImpl: typeof fetch = fetch) {
+  /** `dispatcher` carries TLS trust (e.g. an undici Agent with the deployment's CA). */
+  constructor(base: string, dispatcher?: Dispatcher) {
     this.#base = base.replace(/\/$/, '');
-    this.#fetch = fetchImpl;
+    this.#dispatcher = dispatcher;
   }
 
   cookieNames(): string[] {
@@ -45,8 +48,8 @@ export class BrowserClient {
       .join('; ');
   }
 
-  #store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
+  #store(setCookie: readonly string[]): void {
+    for (const line of setCookie) {
       const [pair = '', ...attrs] = line.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
@@ -67,18 +70,28 @@ export class BrowserClient {
     init: { body?: string; headers?: Record<string, string> } = {},
   ): Promise<ClientResponse> {
     const url = new URL(pathOrUrl, this.#base);
-    const headers: Record<string, string> = { ...init.headers };
+    // A browser marks page loads and form posts as navigations; script calls pass their own mode.
+    const headers: Record<string, string> = { 'sec-fetch-mode': 'navigate', ...init.headers };
     const cookie = this.#cookieHeader(url.pathname);
     if (cookie) headers.cookie = cookie;
-    const res = await this.#fetch(url, { method, headers, body: init.body ?? null, redirect: 'manual' });
-    this.#store(res);
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: await res.text(),
-      url: url.toString(),
-      hops: [url.toString()],
-    };
+    // undici.request, not fetch: fetch forces `Sec-Fetch-Mode: cors`, which no browser navigation sends.
+    const res = await undiciRequest(url, {
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body: init.body ?? null,
+      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+    });
+    const out = new Headers();
+    const setCookie: string[] = [];
+    for (const [k, v] of Object.entries(res.headers)) {
+      for (const one of Array.isArray(v) ? v : [v ?? '']) {
+        if (k === 'set-cookie') setCookie.push(one);
+        out.append(k, one);
+      }
+    }
+    this.#store(setCookie);
+    const body = await res.body.text();
+    return { status: res.statusCode, headers: out, body, url: url.toString(), hops: [url.toString()] };
   }
 
   /** Follow redirects like a browser (303 and 302 after POST become GET). */
