@@ -21,9 +21,13 @@ describe('REST API (real Postgres)', () => {
     await h.addUser('alice', 'alice-password');
     await h.addUser('bob', 'bob-password');
     await h.addUser('root', 'root-password', true);
-    const users = h.hub.ctx.users;
-    aliceToken = (await issueApiToken(h.hub.ctx, (await users.byName('alice'))!, {})).token;
-    adminToken = (await issueApiToken(h.hub.ctx, (await users.byName('root'))!, {})).token;
+    const row = async (name: string) => {
+      const u = await h.hub.ctx.users.byName(name);
+      assert.ok(u, name);
+      return u;
+    };
+    aliceToken = (await issueApiToken(h.hub.ctx, await row('alice'), {})).token;
+    adminToken = (await issueApiToken(h.hub.ctx, await row('root'), {})).token;
   });
   after(() => h?.close());
 

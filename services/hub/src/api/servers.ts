@@ -8,7 +8,7 @@ import { checkServerName, checkUserName } from './validate.ts';
 type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
 
 export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
-  async function target(req: Req, reply: FastifyReply, scope: string) {
+  async function target(req: Req, scope: string) {
     const id = await apiIdentity(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     const serverName = req.params.server === undefined ? '' : checkServerName(req.params.server);
@@ -24,7 +24,7 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
       throw new HubError('INVALID_BODY', 'server options are not accepted');
     }
-    const { user, serverName } = await target(req, reply, 'servers');
+    const { user, serverName } = await target(req, 'servers');
     const existing = await ctx.servers.find(user.id, serverName);
     if (existing?.state === 'running') {
       throw new HubError(
@@ -39,7 +39,7 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   }
 
   async function stop(req: Req, reply: FastifyReply) {
-    const { user, serverName } = await target(req, reply, 'servers');
+    const { user, serverName } = await target(req, 'servers');
     const out = await ctx.lifecycle.stop(user, serverName);
     if (out.status === 'not-running') return reply.code(204).send();
     return reply.code(204).send();

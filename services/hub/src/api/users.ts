@@ -15,7 +15,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
   }
 
   /** The identity behind a token or session, with its expanded scopes. */
-  app.get('/hub/api/user', async (req, reply) => {
+  app.get('/hub/api/user', async (req) => {
     const id = await apiIdentity(ctx, req, xsrf);
     return {
       ...(await model(id.user)),
@@ -25,7 +25,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
     };
   });
 
-  app.get('/hub/api/users/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+  app.get('/hub/api/users/:name', async (req: FastifyRequest<{ Params: { name: string } }>) => {
     const id = await apiIdentity(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     requireScope(id, 'read:users', { user: name });

@@ -103,7 +103,8 @@ export class OAuthProvider {
   ): Promise<AuthorizeOutcome> {
     const bad = await this.checkClient(q);
     if (bad) return bad;
-    const client = (await this.#oauth.client(q.client_id as string))!;
+    const client = await this.#oauth.client(q.client_id as string);
+    if (!client) return { ok: false, status: 400, error: 'invalid_client', message: 'unknown client_id' };
     // The client's scopes name one server; the visitor must hold access to it.
     const granted = client.allowedScopes.filter((s) => {
       const m = /^access:servers!server=([^/]+)\/(.*)$/.exec(s);

@@ -9,8 +9,8 @@ import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http
 import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { safeNext } from './next-url.ts';
-import { BERTH_CSS } from './styles.ts';
 import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './pages.ts';
+import { BERTH_CSS } from './styles.ts';
 
 type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 
