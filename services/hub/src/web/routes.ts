@@ -73,7 +73,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
       const user = await ctx.users.byName(username);
       // Unknown users cost the same hash as known ones, so timing does not tell them apart.
       const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
-      if (!user || !user.password_hash || !ok) {
+      if (!user?.password_hash || !ok) {
         ctx.log.info({ event: 'login.failed', user: username }, 'login failed');
         return fail();
       }
