@@ -284,11 +284,15 @@ build_singleuser() {
 build_app() {
   local target="$1" tag="$2" start
   log "building $tag ..."
-  if [ ! -f "$ROOT/services/$target/src/main.ts" ]; then
-    warn "services/$target/src/main.ts does not exist yet: skip"
-    record "$tag" "skipped (no services/$target/src/main.ts)"
-    return
-  fi
+  # the Dockerfile's build stage compiles both services
+  local svc
+  for svc in hub proxy; do
+    if [ ! -f "$ROOT/services/$svc/src/main.ts" ]; then
+      warn "services/$svc/src/main.ts does not exist yet: skip"
+      record "$tag" "skipped (no services/$svc/src/main.ts)"
+      return
+    fi
+  done
   if ! exists "$IMG_NODE" || ! exists "$IMG_NODE_BUILD"; then
     info "node images missing: building them first"
     build_node
