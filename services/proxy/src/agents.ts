@@ -1,0 +1,44 @@
+/**
+ * Keep-alive agents, one per target origin, so upstream connections are reused. Node's global agents are never
+ * touched (CHP replaces them, which changes every other HTTP client in the process).
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * Idle upstream sockets are closed after this long: below Node's default server keep-alive timeout (5 s), so the
+ * proxy does not reuse a socket the upstream is about to close.
+ */
+export const UPSTREAM_IDLE_MS = 4_000;
+
+export class AgentPool {
+  readonly #agents = new Map<string, http.Agent>();
+
+  /** The agent for `target`'s origin, created on first use. */
+  forTarget(target: URL): http.Agent {
+    let agent = this.#agents.get(target.origin);
+    if (agent === undefined) {
+      const options = { keepAlive: true, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' as const };
+      agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+      this.#agents.set(target.origin, agent);
+    }
+    return agent;
+  }
+
+  /**
+   * Forget the agent of an origin no route uses any more. It is not destroyed: requests in flight finish, and its
+   * idle sockets close on their own after UPSTREAM_IDLE_MS.
+   */
+  release(origin: string): void {
+    this.#agents.delete(origin);
+  }
+
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  destroy(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * configurable-http-proxy's REST API, on its own listener:
+ *   GET    /api/routes[?inactive_since=ISO8601]   → 200 { "/path": {target, last_activity, ...data} }
+ *   GET    /api/routes/<path>                     → 200 route | 404
+ *   POST   /api/routes/<path>  {target, ...data}  → 201
+ *   DELETE /api/routes/<path>                     → 204 (also when the route does not exist)
+ * Every request must carry the token; anything else is 403, before the path or body is looked at.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from './api-errors.ts';
+import type { TokenCheck } from './auth.ts';
+import { readJsonBody } from './body.ts';
+import { type Logger, logPath } from './log.ts';
+import { decodePath, parseRequestTarget } from './paths.ts';
+import { sendJson } from './responses.ts';
+import { type RouteTable, routeToJson } from './route-table.ts';
+import { parseTarget } from './target.ts';
+
+const ROUTES = /^\/api\/routes(\/.*)?$/;
+const ALLOWED = 'GET, POST, DELETE';
+
+export interface ApiDeps {
+  readonly routes: RouteTable;
+  readonly checkToken: TokenCheck;
+  readonly log: Logger;
+}
+
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createApiHandler(deps: ApiDeps): ApiHandler {
+  return (req, res) => {
+    handle(deps, req, res).catch((err: unknown) => {
+      const error = err instanceof ApiError ? err : new ApiError('INTERNAL', 'internal error');
+      if (!(err instanceof ApiError)) deps.log.error({ err, path: logPath(req.url) }, 'API handler failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const headers: Record<string, string> = error.code === 'BODY_TOO_LARGE' ? { connection: 'close' } : {};
+      if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = ALLOWED;
+      sendJson(res, error.status, error, headers);
+    });
+    res.on('finish', () => {
+      deps.log.debug({ method: req.method, path: logPath(req.url), status: res.statusCode }, 'api request');
+    });
+  };
+}
+
+async function handle(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!deps.checkToken(req.headers.authorization)) {
+    deps.log.warn(
+      { method: req.method, path: logPath(req.url) },
+      'API request refused: missing or wrong token',
+    );
+    throw new ApiError('FORBIDDEN', 'a valid token is required in the Authorization header');
+  }
+  const target = parseRequestTarget(req.url);
+  const match = target === undefined ? null : ROUTES.exec(target.pathname);
+  if (target === undefined || match === null) throw new ApiError('NOT_FOUND', 'no such API endpoint');
+  const path = decodePath(match[1] ?? '/');
+  if (path === undefined) throw new ApiError('INVALID_PATH', 'route path is not valid percent-encoding');
+
+  switch (req.method) {
+    case 'GET':
+      return getRoutes(deps, res, path, new URLSearchParams(target.search));
+    case 'POST':
+      return postRoute(deps, req, res, path);
+    case 'DELETE':
+      return deleteRoute(deps, res, path);
+    default:
+      throw new ApiError('METHOD_NOT_ALLOWED', `method ${req.method ?? ''} is not allowed here`.trim());
+  }
+}
+
+function getRoutes(deps: ApiDeps, res: ServerResponse, path: string, query: URLSearchParams): void {
+  if (path !== '/' && path !== '') {
+    const route = deps.routes.get(path);
+    if (route === undefined) throw new ApiError('NOT_FOUND', 'no such route');
+    sendJson(res, 200, routeToJson(route));
+    return;
+  }
+  // CHP reads `inactiveSince` and, for compatibility, `inactive_since`.
+  const since = query.get('inactiveSince') || query.get('inactive_since');
+  let inactiveSince: Date | undefined;
+  if (since) {
+    const timestamp = Date.parse(since);
+    if (!Number.isFinite(timestamp))
+      throw new ApiError('INVALID_DATE', 'inactive_since must be an ISO 8601 date');
+    inactiveSince = new Date(timestamp);
+  }
+  const body: Record<string, unknown> = {};
+  for (const route of deps.routes.list(inactiveSince)) {
+    Object.defineProperty(body, route.path, { value: routeToJson(route), enumerable: true });
+  }
+  sendJson(res, 200, body);
+}
+
+async function postRoute(
+  deps: ApiDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  const body = await readJsonBody(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ApiError('INVALID_BODY', 'request body must be a JSON object');
+  }
+  const data = body as Record<string, unknown>;
+  if (typeof data.target !== 'string')
+    throw new ApiError('INVALID_TARGET', "must specify 'target' as a string");
+  const check = parseTarget(data.target);
+  if (!check.ok) throw new ApiError('INVALID_TARGET', check.reason);
+  const route = deps.routes.add(path, data.target, data);
+  deps.log.info({ path: route.path, target: route.target }, 'route added');
+  res.writeHead(201);
+  res.end();
+}
+
+function deleteRoute(deps: ApiDeps, res: ServerResponse, path: string): void {
+  const removed = deps.routes.remove(path);
+  if (removed !== undefined) deps.log.info({ path: removed.path }, 'route removed');
+  res.writeHead(204);
+  res.end();
+}

@@ -1,0 +1,130 @@
+/**
+ * The public listener: health check, routing, and proxying of HTTP and WebSocket traffic through http-proxy-3.
+ *
+ * The matched target receives the full, resolved request path (no prefix stripping, as CHP by default), with
+ * X-Forwarded-* headers. last_activity is stamped only on 2xx proxied responses (CHP does not count redirects or
+ * errors, so a flood of failing or unauthenticated requests does not keep a server "active"), and on WebSocket
+ * traffic, throttled.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { AgentPool } from './agents.ts';
+import { type Logger, logPath } from './log.ts';
+import { resolveRoute } from './resolve.ts';
+import { handleClientError, sendJson, sendProxyError, sendRawError } from './responses.ts';
+import type { Route, RouteTable } from './route-table.ts';
+import { WebSocketActivity } from './ws-activity.ts';
+
+const UNAVAILABLE = 'The server for this URL is not reachable right now. Try again in a moment.';
+
+export interface PublicServerDeps {
+  readonly routes: RouteTable;
+  readonly agents: AgentPool;
+  readonly log: Logger;
+  readonly hostRouting: boolean;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly wsActivityIntervalMs: number;
+}
+
+export interface PublicServer {
+  readonly server: http.Server;
+  /** Cut every open WebSocket (server.close() does not wait for upgraded connections). */
+  destroyWebSockets(): void;
+}
+
+export function createPublicServer(deps: PublicServerDeps): PublicServer {
+  const { routes, agents, log } = deps;
+  const proxy = createProxyServer({
+    ws: true,
+    xfwd: true,
+    // Tornado (Jupyter) only honours X-Forwarded-Proto values of http/https.
+    xfwdWsProtoAsHttp: true,
+    secure: true,
+    changeOrigin: false,
+    connectTimeout: deps.connectTimeoutMs,
+  });
+  const activity = new WebSocketActivity(proxy, routes, deps.wsActivityIntervalMs);
+  const upgraded = new WeakSet<Duplex>();
+  activity.onUpgrade((socket) => upgraded.add(socket));
+
+  const onProxyError = (err: Error, req: http.IncomingMessage, res: http.ServerResponse | Socket): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    log.warn({ code, method: req.method, path: logPath(req.url) }, 'upstream unavailable');
+    if (res instanceof http.ServerResponse) sendProxyError(req, res, 503, UNAVAILABLE);
+    else if (upgraded.has(res)) res.destroy();
+    else sendRawError(res, 503, UNAVAILABLE);
+  };
+  // Errors http-proxy-3 emits instead of passing to the per-call callback (e.g. a client socket's error).
+  proxy.on('error', onProxyError);
+  // An upstream that dies mid-response must not leave the client waiting for the rest forever.
+  proxy.on('proxyRes', (proxyRes, _req, res) => {
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete) res.destroy();
+    });
+  });
+
+  // Node checks the headers timeout on this interval (30 s by default), so a short timeout needs a short interval.
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(25, Math.floor(deps.headersTimeoutMs / 4)));
+  const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
+    const resolved = resolveRoute(req, routes, deps.hostRouting);
+    if (resolved.kind === 'health') {
+      sendJson(res, 200, { status: 'OK' });
+      return;
+    }
+    if (resolved.kind === 'error') {
+      sendProxyError(req, res, resolved.status, resolved.message);
+      return;
+    }
+    const { route } = resolved;
+    dropHopByHopHeaders(req);
+    res.on('finish', () => {
+      if (res.statusCode >= 200 && res.statusCode < 300) routes.touch(route);
+    });
+    proxy.web(req, res, options(route), onProxyError);
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => log.debug({ err: err.message }, 'client socket error'));
+    const resolved = resolveRoute(req, routes, deps.hostRouting);
+    if (resolved.kind !== 'route') {
+      const status = resolved.kind === 'error' ? resolved.status : 404;
+      sendRawError(socket, status, resolved.kind === 'error' ? resolved.message : 'Not Found');
+      return;
+    }
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      sendRawError(socket, 400, 'only WebSocket upgrades are proxied');
+      return;
+    }
+    activity.track(req, socket, resolved.route);
+    proxy.ws(req, socket, head, options(resolved.route), onProxyError);
+  });
+
+  server.on('clientError', handleClientError);
+  server.keepAliveTimeout = deps.keepAliveTimeoutMs;
+  server.headersTimeout = deps.headersTimeoutMs;
+
+  function options(route: Route) {
+    const target = new URL(route.target);
+    return { target, agent: agents.forTarget(target) };
+  }
+
+  return { server, destroyWebSockets: () => activity.destroyAll() };
+}
+
+/** Never dropped, even when a client lists them in `Connection`: the host and the body's framing. */
+const KEPT_HEADERS = new Set(['', 'host', 'content-length', 'transfer-encoding']);
+
+/**
+ * Connection-level headers are between the client and the proxy: forwarding a client's `Connection: close` would
+ * stop the upstream keep-alive connection from being reused. (Upgrades keep theirs; http-proxy-3 needs them.)
+ */
+function dropHopByHopHeaders(req: http.IncomingMessage): void {
+  const listed = (req.headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
+  for (const name of [...listed, 'connection', 'keep-alive', 'proxy-connection']) {
+    if (!KEPT_HEADERS.has(name)) delete req.headers[name];
+  }
+}
