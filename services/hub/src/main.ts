@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     },
   });
   const hub = await createHub(config, { spawner, cookieSecret });
+  // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
+  const sweep = () =>
+    hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));
+  await sweep();
+  const poller = setInterval(sweep, config.spawner.pollIntervalMs);
   await hub.app.listen({ host: config.bind.host, port: config.bind.port });
   const reconcile = () =>
     hub.ctx.lifecycle
@@ -30,6 +35,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     hub.ctx.log.info({ signal }, 'shutting down; user servers keep running');
     clearInterval(timer);
+    clearInterval(poller);
     await hub.close();
     process.exit(0);
   };

@@ -78,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
       nanoCpus: Math.round(Number(env.BERTH_CPU_LIMIT ?? '1') * 1e9),
       pids: int(env, 'BERTH_PIDS_LIMIT', 512),
       environment: parseEnvironment(env.BERTH_SPAWNER_ENVIRONMENT),
+      pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_SECONDS', 30) * 1000,
     },
     sessions: {
       maxAgeSeconds: int(env, 'BERTH_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600),

@@ -40,6 +40,8 @@ export const configSchema = z.strictObject({
     nanoCpus: z.number().int().positive(),
     pids: z.number().int().positive(),
     environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
+    /** How often the hub asks the spawner whether running servers are still alive (JupyterHub's poll_interval). */
+    pollIntervalMs: z.number().int().positive(),
   }),
   sessions: z.strictObject({
     /** Absolute lifetime of a login session. */

@@ -6,10 +6,16 @@ import type { TokensRepo } from '../db/tokens-repo.ts';
 import type { RouteTable } from '../proxy/client.ts';
 import { diffRoutes } from '../proxy/diff.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
-import { SpawnError, type Spawner, type SpawnerState } from '../spawner/spawner.ts';
+import {
+  type ManagedServer,
+  SpawnError,
+  type Spawner,
+  type SpawnerState,
+  type SpawnerStatus,
+} from '../spawner/spawner.ts';
 import { singleUserEnv } from './env.ts';
 import { accessScope, oauthClientId, serverPrefix } from './naming.ts';
-import { waitForServer } from './wait-ready.ts';
+import { type ReadyOutcome, type WaitOptions, waitForServer } from './wait-ready.ts';
 
 export interface LifecycleConfig {
   readonly image: string;
@@ -41,6 +47,28 @@ export interface SpawnFailure {
   readonly logs?: string;
 }
 
+/** What a sweep (at hub start, then on every poll) found and did. */
+export interface SweepReport {
+  /** Running servers the backend still runs: left alone, reattached. */
+  readonly kept: number;
+  /** Servers whose process is gone: route, token, OAuth client and record removed. */
+  readonly reaped: number;
+  /** Pending records no start in this process owns (a crash mid-spawn): being finished now. */
+  readonly resumed: number;
+  /** Records left `stopping` by a crash: the stop was finished. */
+  readonly finishedStops: number;
+  /** Backend servers without a record: stopped and removed (their tokens no longer exist). */
+  readonly orphans: number;
+  /** Servers whose status is unknown: never reaped, asked again at the next poll. */
+  readonly unknown: number;
+}
+
+/** The minimum of a user the lifecycle needs. */
+type Owner = Pick<UserRow, 'id' | 'name'>;
+
+const hasState = (s: unknown): s is SpawnerState =>
+  typeof s === 'object' && s !== null && Object.keys(s).length > 0;
+
 /**
  * The whole server lifecycle, in one place: stopped → pending → running → stopping. Start and stop are
  * single-flight per (user, server); spawners only do backend calls.
@@ -56,6 +84,8 @@ export class ServerManager {
   readonly #inflight = new Map<string, { promise: Promise<StartOutcome>; abort: AbortController }>();
   readonly #stopping = new Map<string, Promise<StopOutcome>>();
   readonly #failures = new Map<string, SpawnFailure>();
+  readonly #waitReady: (o: WaitOptions) => Promise<ReadyOutcome>;
+  #sweeping: Promise<SweepReport> | undefined;
 
   constructor(deps: {
     servers: ServersRepo;
@@ -65,7 +95,10 @@ export class ServerManager {
     routes: RouteTable;
     config: LifecycleConfig;
     log: Logger;
+    /** Readiness check; tests replace it. Defaults to polling `<url><prefix>api`. */
+    waitReady?: (o: WaitOptions) => Promise<ReadyOutcome>;
   }) {
+    this.#waitReady = deps.waitReady ?? waitForServer;
     this.#servers = deps.servers;
     this.#tokens = deps.tokens;
     this.#oauth = deps.oauth;
@@ -75,15 +108,15 @@ export class ServerManager {
     this.#log = deps.log;
   }
 
-  #key(user: UserRow, name: string): string {
+  #key(user: Owner, name: string): string {
     return `${user.id}/${name}`;
   }
 
-  isPending(user: UserRow, name: string): boolean {
+  isPending(user: Owner, name: string): boolean {
     return this.#inflight.has(this.#key(user, name));
   }
 
-  lastFailure(user: UserRow, name: string): SpawnFailure | undefined {
+  lastFailure(user: Owner, name: string): SpawnFailure | undefined {
     return this.#failures.get(this.#key(user, name));
   }
 
@@ -91,7 +124,12 @@ export class ServerManager {
   async start(user: UserRow, name: string): Promise<StartOutcome> {
     const key = this.#key(user, name);
     const existing = await this.#servers.find(user.id, name);
-    if (existing?.state === 'running') return { status: 'ready', server: existing };
+    if (existing?.state === 'running' && !this.#stopping.has(key)) {
+      // A server that died since the last poll is cleaned up here and started again, not reported ready.
+      const seen = await this.#spawner.status(existing.spawner_state as SpawnerState);
+      if (seen.state !== 'stopped') return { status: 'ready', server: existing };
+      await this.#reap(existing, user, seen);
+    }
     if (this.#stopping.has(key)) await this.#stopping.get(key);
     let flight = this.#inflight.get(key);
     if (!flight) {
@@ -107,7 +145,7 @@ export class ServerManager {
   }
 
   /** Wait for an in-flight start to settle (used by tests and the progress page). */
-  async settled(user: UserRow, name: string): Promise<StartOutcome | undefined> {
+  async settled(user: Owner, name: string): Promise<StartOutcome | undefined> {
     return this.#inflight.get(this.#key(user, name))?.promise;
   }
 
@@ -119,7 +157,7 @@ export class ServerManager {
     if (!row) {
       // A record exists: a stale pending/stopping row from a crash. Clean it up and claim again.
       const stale = await this.#servers.find(user.id, name);
-      if (stale) await this.#teardown(stale, user, name);
+      if (stale) await this.#teardown(stale, user.name, name);
       row = await this.#servers.claim(user.id, name);
       if (!row) return this.#fail(key, 'CONFLICT', 'server record is busy; try again');
     }
@@ -171,32 +209,7 @@ export class ServerManager {
       );
       state = started.state;
       await this.#servers.setState(row.id, 'pending', { url: started.url, spawnerState: { ...state } });
-      const ready = await waitForServer({
-        url: `${started.url}${prefix}api`,
-        startTimeoutMs: this.#cfg.startTimeoutMs,
-        httpTimeoutMs: this.#cfg.httpTimeoutMs,
-        signal,
-        stillAlive: async () => {
-          const s = await this.#spawner.status(started.state);
-          return s.state === 'stopped' ? `exited with code ${s.exitCode ?? 'unknown'}` : undefined;
-        },
-      });
-      if (!ready.ok) {
-        throw new SpawnError(
-          ready.reason === 'aborted'
-            ? 'ABORTED'
-            : ready.reason === 'exited'
-              ? 'EXITED_EARLY'
-              : 'START_FAILED',
-          ready.reason === 'timeout'
-            ? `server did not answer within ${Math.round(this.#cfg.startTimeoutMs / 1000)} s`
-            : `server ${ready.reason}${ready.detail ? `: ${ready.detail}` : ''}`,
-          state,
-        );
-      }
-      await this.#routes.add(prefix, started.url, { user: user.name, server_name: name, berth: true });
-      await this.#servers.setState(row.id, 'running');
-      log.info({ version: ready.version }, 'server ready');
+      await this.#becomeReady(row.id, user, name, started.url, state, this.#cfg.startTimeoutMs, signal);
       const final = await this.#servers.find(user.id, name);
       return final ? { status: 'ready', server: final } : this.#fail(key, 'CONFLICT', 'server vanished');
     } catch (err) {
@@ -206,9 +219,44 @@ export class ServerManager {
       let logs: string | undefined;
       if (state && this.#spawner.logs) logs = await this.#spawner.logs(state, 40).catch(() => undefined);
       log.warn({ code, err: message }, 'spawn failed');
-      await this.#teardown({ ...row, spawner_state: state ?? {} } as ServerRow, user, name);
+      await this.#teardown({ ...row, spawner_state: state ?? {} } as ServerRow, user.name, name);
       return this.#fail(key, code, message, logs);
     }
+  }
+
+  /** Wait until the server answers, then route it and mark it running. Throws a SpawnError otherwise. */
+  async #becomeReady(
+    rowId: number,
+    user: Owner,
+    name: string,
+    url: string,
+    state: SpawnerState,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const prefix = serverPrefix(user.name, name);
+    const ready = await this.#waitReady({
+      url: `${url}${prefix}api`,
+      startTimeoutMs: timeoutMs,
+      httpTimeoutMs: this.#cfg.httpTimeoutMs,
+      signal,
+      stillAlive: async () => {
+        const s = await this.#spawner.status(state);
+        return s.state === 'stopped' ? `exited with code ${s.exitCode ?? 'unknown'}` : undefined;
+      },
+    });
+    if (!ready.ok) {
+      throw new SpawnError(
+        ready.reason === 'aborted' ? 'ABORTED' : ready.reason === 'exited' ? 'EXITED_EARLY' : 'START_FAILED',
+        ready.reason === 'timeout'
+          ? `server did not answer within ${Math.round(timeoutMs / 1000)} s`
+          : `server ${ready.reason}${ready.detail ? `: ${ready.detail}` : ''}`,
+        state,
+      );
+    }
+    await this.#routes.add(prefix, url, { user: user.name, server_name: name, berth: true });
+    await this.#servers.setState(rowId, 'running');
+    this.#log.info({ user: user.name, server: name, version: ready.version }, 'server ready');
   }
 
   #fail(key: string, code: string, message: string, logs?: string): StartOutcome {
@@ -217,15 +265,15 @@ export class ServerManager {
   }
 
   /** Remove route, process, token, OAuth client and the record. Keeps the home volume. */
-  async #teardown(row: ServerRow, user: UserRow, name: string): Promise<void> {
-    const prefix = serverPrefix(user.name, name);
+  async #teardown(row: ServerRow, userName: string, name: string): Promise<void> {
+    const prefix = serverPrefix(userName, name);
     await this.#routes
       .remove(prefix)
       .catch((err) => this.#log.warn({ err: String(err) }, 'route removal failed'));
     if (Object.keys(row.spawner_state ?? {}).length > 0) {
       await this.#spawner.stop(row.spawner_state as SpawnerState);
     }
-    await this.#oauth.deleteClient(decodeURIComponent(oauthClientId(user.name, name)));
+    await this.#oauth.deleteClient(decodeURIComponent(oauthClientId(userName, name)));
     await this.#tokens.deleteForServer(row.id);
     await this.#servers.delete(row.id);
   }
@@ -243,12 +291,175 @@ export class ServerManager {
       const row = await this.#servers.find(user.id, name);
       if (!row) return { status: 'not-running' };
       await this.#servers.setState(row.id, 'stopping');
-      await this.#teardown(row, user, name);
+      await this.#teardown(row, user.name, name);
       this.#log.info({ user: user.name, server: name }, 'server stopped');
       return { status: 'stopped' };
     })().finally(() => this.#stopping.delete(key));
     this.#stopping.set(key, p);
     return p;
+  }
+
+  /**
+   * A server whose process is gone: clean up its route, token, OAuth client and record, as a stop would, and
+   * remember why for the user's next page. Single-flight with stop().
+   */
+  async #reap(row: ServerRow, user: Owner, seen: SpawnerStatus & { state: 'stopped' }): Promise<void> {
+    const key = this.#key(user, row.name);
+    const running = this.#stopping.get(key);
+    if (running) {
+      await running;
+      return;
+    }
+    const p = (async (): Promise<StopOutcome> => {
+      const why =
+        seen.exitCode === undefined
+          ? 'its container is gone'
+          : `it exited with code ${seen.exitCode}${seen.oomKilled ? ' (out of memory)' : ''}`;
+      let logs: string | undefined;
+      if (hasState(row.spawner_state) && this.#spawner.logs) {
+        logs = await this.#spawner.logs(row.spawner_state, 40).catch(() => undefined);
+      }
+      this.#log.warn(
+        { user: user.name, server: row.name, exitCode: seen.exitCode, oomKilled: seen.oomKilled },
+        'server found stopped; cleaning up',
+      );
+      await this.#teardown(row, user.name, row.name);
+      this.#fail(key, 'SERVER_STOPPED', `Your server stopped: ${why}.`, logs);
+      return { status: 'stopped' };
+    })().finally(() => this.#stopping.delete(key));
+    this.#stopping.set(key, p);
+    await p;
+  }
+
+  /**
+   * Finish a spawn a crashed hub left `pending`: ready if its server answers, cleanly failed otherwise. Runs as
+   * an in-flight start, so a user who asks meanwhile joins it and stop() cancels it.
+   */
+  #resume(row: ServerRow, user: Owner, found: ManagedServer | undefined): void {
+    const key = this.#key(user, row.name);
+    const abort = new AbortController();
+    const promise = this.#finishPending(row, user, found, abort.signal).finally(() =>
+      this.#inflight.delete(key),
+    );
+    this.#inflight.set(key, { promise, abort });
+  }
+
+  async #finishPending(
+    row: ServerRow,
+    user: Owner,
+    found: ManagedServer | undefined,
+    signal: AbortSignal,
+  ): Promise<StartOutcome> {
+    const key = this.#key(user, row.name);
+    const log = this.#log.child({ user: user.name, server: row.name });
+    const state = hasState(row.spawner_state) ? row.spawner_state : found?.state;
+    const url = row.url ?? found?.url;
+    try {
+      if (!state || !url) {
+        throw new SpawnError('START_FAILED', 'the hub restarted before the server was created', state);
+      }
+      const seen = await this.#spawner.status(state);
+      if (seen.state === 'unknown') {
+        log.warn(
+          { err: seen.error },
+          'pending server: backend status unknown; asking again at the next poll',
+        );
+        return { status: 'pending' };
+      }
+      if (seen.state === 'stopped') {
+        throw new SpawnError(
+          'EXITED_EARLY',
+          `server exited while the hub was down (code ${seen.exitCode ?? 'unknown'})`,
+          state,
+        );
+      }
+      await this.#servers.setState(row.id, 'pending', { url, spawnerState: { ...state } });
+      const started = row.started ? new Date(row.started).getTime() : Date.now();
+      const left = Math.max(started + this.#cfg.startTimeoutMs - Date.now(), 10_000);
+      await this.#becomeReady(row.id, user, row.name, url, state, left, signal);
+      log.info('finished a spawn interrupted by a hub restart');
+      const final = await this.#servers.find(user.id, row.name);
+      return final ? { status: 'ready', server: final } : this.#fail(key, 'CONFLICT', 'server vanished');
+    } catch (err) {
+      const code = err instanceof SpawnError ? err.code : 'SPAWN_FAILED';
+      const message = err instanceof Error ? err.message : String(err);
+      let logs: string | undefined;
+      if (state && this.#spawner.logs) logs = await this.#spawner.logs(state, 40).catch(() => undefined);
+      log.warn({ code, err: message }, 'interrupted spawn failed');
+      await this.#teardown({ ...row, spawner_state: state ?? {} } as ServerRow, user.name, row.name);
+      return this.#fail(key, code, message, logs);
+    }
+  }
+
+  /**
+   * Reconcile the database with what the spawner holds. Called once at hub start (reattach) and then on every
+   * poll. Running servers stay attached; servers whose process is gone are cleaned up; pending records no
+   * start in this process owns are finished; backend servers without a record are removed. A status of
+   * `unknown` never reaps anything. Overlapping calls share one sweep.
+   */
+  sweep(): Promise<SweepReport> {
+    this.#sweeping ??= this.#sweep().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweep(): Promise<SweepReport> {
+    const r = { kept: 0, reaped: 0, resumed: 0, finishedStops: 0, orphans: 0, unknown: 0 };
+    // List first, then read the records: a server the backend holds had its record claimed before it was made.
+    let managed: ManagedServer[] | undefined;
+    if (this.#spawner.list) {
+      try {
+        managed = await this.#spawner.list();
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'cannot list servers; leaving unowned ones for the next poll');
+      }
+    }
+    const byName = new Map((managed ?? []).map((m) => [`${m.user}\0${m.serverName}`, m]));
+    const rows = await this.#servers.all();
+    for (const row of rows) {
+      const user: Owner = { id: row.user_id, name: row.user_name };
+      const key = this.#key(user, row.name);
+      if (this.#inflight.has(key) || this.#stopping.has(key)) continue;
+      const found = byName.get(`${row.user_name}\0${row.name}`);
+      try {
+        if (row.state === 'running') {
+          const seen = await this.#spawner.status(row.spawner_state as SpawnerState);
+          if (seen.state === 'running') r.kept++;
+          else if (seen.state === 'unknown') r.unknown++;
+          else {
+            await this.#reap(row, user, seen);
+            r.reaped++;
+          }
+        } else if (row.state === 'pending') {
+          this.#resume(row, user, found);
+          r.resumed++;
+        } else {
+          await this.#teardown(row, user.name, row.name);
+          r.finishedStops++;
+        }
+      } catch (err) {
+        this.#log.warn({ user: user.name, server: row.name, err: String(err) }, 'sweep: server left as is');
+      }
+    }
+    if (managed) {
+      const known = new Set(rows.map((row) => `${row.user_name}\0${row.name}`));
+      for (const m of managed) {
+        // No record: its token and OAuth client are gone, so it could never serve anyone. Stopped by id, so a
+        // newer server of the same name is never touched.
+        if (known.has(`${m.user}\0${m.serverName}`)) continue;
+        try {
+          await this.#spawner.stop(m.state);
+          r.orphans++;
+          this.#log.warn({ user: m.user, server: m.serverName }, 'removed a server the hub has no record of');
+        } catch (err) {
+          this.#log.warn({ user: m.user, server: m.serverName, err: String(err) }, 'orphan removal failed');
+        }
+      }
+    }
+    if (r.reaped || r.resumed || r.finishedStops || r.orphans || r.unknown)
+      this.#log.info(r, 'servers swept');
+    return r;
   }
 
   /**

@@ -41,6 +41,17 @@ export type SpawnerStatus =
   | { readonly state: 'stopped'; readonly exitCode?: number; readonly oomKilled?: boolean }
   | { readonly state: 'unknown'; readonly error: string };
 
+/** A server the backend holds, found by its labels: what the hub reattaches to after a restart. */
+export interface ManagedServer {
+  readonly user: string;
+  readonly serverName: string;
+  readonly running: boolean;
+  /** Where the server is reached (no path); undefined when the backend cannot tell. */
+  readonly url: string | undefined;
+  /** The same kind of state start() returns, to hand to status(), stop() and logs(). */
+  readonly state: SpawnerState;
+}
+
 export interface Spawner {
   /** Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made. */
   start(req: SpawnRequest, signal?: AbortSignal): Promise<Started>;
@@ -50,6 +61,12 @@ export interface Spawner {
   status(state: SpawnerState): Promise<SpawnerStatus>;
   /** Last lines of the server's output, for failed spawns. Optional capability. */
   logs?(state: SpawnerState, tail: number): Promise<string>;
+  /**
+   * Every server of this deployment the backend holds, running or not. Optional capability: with it, the hub
+   * finds servers whose state it never persisted (a crash mid-spawn) and removes ones it no longer knows.
+   * Rejects when the backend cannot be asked; an empty list means there are none.
+   */
+  list?(filter?: { user?: string; serverName?: string }): Promise<ManagedServer[]>;
 }
 
 export type SpawnErrorCode =

@@ -5,6 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { volumeName } from '../names.ts';
 import {
+  type ManagedServer,
   SpawnError,
   type Spawner,
   type SpawnerState,
@@ -20,16 +21,8 @@ import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { containerRef } from './refs.ts';
 
-/** A container of this deployment, as found by {@link DockerSpawner.list} (e.g. to reattach after a restart). */
-export interface ManagedServer {
-  readonly user: string;
-  readonly serverName: string;
-  readonly running: boolean;
-  /** Rebuilt from the container name and its org.berth.port label; undefined without that label. */
-  readonly url: string | undefined;
-  /** The same state start() returned, to hand to status(), stop() and logs(). */
-  readonly state: SpawnerState;
-}
+/** A container of this deployment, as found by {@link DockerSpawner.list}. */
+export type { ManagedServer } from '../spawner.ts';
 
 function throwIfAborted(signal: AbortSignal | undefined, state?: SpawnerState): void {
   if (signal?.aborted) throw new SpawnError('ABORTED', 'start was aborted', state);

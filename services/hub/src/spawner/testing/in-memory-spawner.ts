@@ -1,6 +1,7 @@
 /** A correct, in-memory Spawner for hub-logic tests: no processes, just bookkeeping that follows the contract. */
 import { containerName } from '../names.ts';
 import {
+  type ManagedServer,
   SpawnError,
   type Spawner,
   type SpawnerState,
@@ -47,7 +48,7 @@ export class InMemorySpawner implements Spawner {
     };
     this.backend.set(server.id, server);
     return {
-      url: `http://${containerName('mem', req.user, req.serverName)}:${req.port}`,
+      url: this.#url(req),
       state: this.#stateOf(server),
     };
   }
@@ -68,6 +69,19 @@ export class InMemorySpawner implements Spawner {
 
   async logs(state: SpawnerState, tail: number): Promise<string> {
     return tail > 0 ? (this.#get(state)?.output.slice(-tail).join('\n') ?? '') : '';
+  }
+
+  async list(filter: { user?: string; serverName?: string } = {}): Promise<ManagedServer[]> {
+    return [...this.backend.values()]
+      .filter((s) => filter.user === undefined || s.request.user === filter.user)
+      .filter((s) => filter.serverName === undefined || s.request.serverName === filter.serverName)
+      .map((s) => ({
+        user: s.request.user,
+        serverName: s.request.serverName,
+        running: s.running,
+        url: this.#url(s.request),
+        state: this.#stateOf(s),
+      }));
   }
 
   /** Test control: the server's process dies with `exitCode`. */
@@ -91,6 +105,10 @@ export class InMemorySpawner implements Spawner {
   /** How many servers are running. */
   get runningCount(): number {
     return [...this.backend.values()].filter((s) => s.running).length;
+  }
+
+  #url(req: SpawnRequest): string {
+    return `http://${containerName('mem', req.user, req.serverName)}:${req.port}`;
   }
 
   #stateOf(server: InMemoryServer): SpawnerState {

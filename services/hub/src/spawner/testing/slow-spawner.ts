@@ -37,4 +37,8 @@ export class SlowSpawner implements Spawner {
   logs(state: SpawnerState, tail: number) {
     return this.inner.logs(state, tail);
   }
+
+  list(filter?: { user?: string; serverName?: string }) {
+    return this.inner.list(filter);
+  }
 }
