@@ -324,7 +324,7 @@ export class ServerManager {
         'server found stopped; cleaning up',
       );
       await this.#teardown(row, user.name, row.name);
-      this.#fail(key, 'SERVER_STOPPED', `Your server stopped: ${why}.`, logs);
+      this.#fail(key, 'SERVER_STOPPED', `the server stopped unexpectedly: ${why}`, logs);
       return { status: 'stopped' };
     })().finally(() => this.#stopping.delete(key));
     this.#stopping.set(key, p);
