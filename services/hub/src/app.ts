@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { applyAccessAtStart } from './auth/apply-access.ts';
+import { accessSets, buildAuthenticators } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
+import { LoginPipeline } from './auth/login-pipeline.ts';
 import type { Config } from './config/schema.ts';
+import { AccessRepo } from './db/access-repo.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
 import { OAuthRepo } from './db/oauth-repo.ts';
 import { ServersRepo } from './db/servers-repo.ts';
@@ -35,8 +39,23 @@ export interface Hub {
 export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const log = parts.log ?? pino(loggerOptions(config.logLevel));
   const db = createDatabase(config.database.url);
-  await migrateToLatest(db);
   const users = new UsersRepo(db);
+  // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.
+  const authenticators = buildAuthenticators(config.auth, { local: users });
+  await migrateToLatest(db);
+  const access = new AccessRepo(db);
+  const sets = accessSets(config.auth);
+  await applyAccessAtStart(access, sets, {
+    revokeDisallowed: config.auth.revokeDisallowed,
+    log: log.child({ component: 'access' }),
+  });
+  log.info({ authenticators: authenticators.map((a) => a.kind) }, 'authenticators');
+  const login = new LoginPipeline({
+    authenticators,
+    sets,
+    repo: access,
+    log: log.child({ component: 'login' }),
+  });
   const sessions = new SessionsRepo(db);
   const tokens = new TokensRepo(db);
   const servers = new ServersRepo(db);
@@ -76,6 +95,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     identity: new IdentityResolver({ users, tokens, sessions }),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
+    login,
     cookieSecret: parts.cookieSecret,
     log,
     jupyterhubVersion: config.jupyterhubVersion,

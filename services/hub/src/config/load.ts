@@ -39,6 +39,91 @@ function parseEnvironment(raw: string | undefined): Record<string, string> {
   throw new ConfigError('BERTH_SPAWNER_ENVIRONMENT: expected a JSON object of strings');
 }
 
+function list(env: Env, name: string, lower = false): string[] {
+  const raw = env[name] ?? '';
+  return raw
+    .split(',')
+    .map((v) => (lower ? v.trim().toLowerCase() : v.trim()))
+    .filter((v) => v !== '');
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new ConfigError(`${name}: expected 1 or 0, got ${JSON.stringify(raw.slice(0, 32))}`);
+}
+
+const opt = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+
+/** Environment variable behind each auth key, so errors name what the admin actually set. */
+const AUTH_ENV: Record<string, string> = {
+  'auth.authenticators': 'BERTH_AUTHENTICATORS',
+  'auth.allowAll': 'BERTH_ALLOW_ALL',
+  'auth.allowedUsers': 'BERTH_ALLOWED_USERS',
+  'auth.blockedUsers': 'BERTH_BLOCKED_USERS',
+  'auth.allowedGroups': 'BERTH_ALLOWED_GROUPS',
+  'auth.adminUsers': 'BERTH_ADMIN_USERS',
+  'auth.adminGroups': 'BERTH_ADMIN_GROUPS',
+  'auth.revokeDisallowed': 'BERTH_REVOKE_DISALLOWED',
+  'auth.ldap.url': 'BERTH_LDAP_URL',
+  'auth.ldap.startTls': 'BERTH_LDAP_START_TLS',
+  'auth.ldap.caFile': 'BERTH_LDAP_CA_FILE',
+  'auth.ldap.bindDnTemplate': 'BERTH_LDAP_BIND_DN_TEMPLATE',
+  'auth.ldap.searchBase': 'BERTH_LDAP_SEARCH_BASE',
+  'auth.ldap.bindDn': 'BERTH_LDAP_BIND_DN',
+  'auth.ldap.bindPassword': 'BERTH_LDAP_BIND_PASSWORD',
+  'auth.ldap.usernameAttribute': 'BERTH_LDAP_USERNAME_ATTRIBUTE',
+  'auth.ldap.userFilter': 'BERTH_LDAP_USER_FILTER',
+  'auth.ldap.groups.from': 'BERTH_LDAP_GROUPS_FROM',
+  'auth.ldap.groups.searchBase': 'BERTH_LDAP_GROUP_SEARCH_BASE',
+  'auth.ldap.groups.memberAttribute': 'BERTH_LDAP_GROUP_MEMBER_ATTRIBUTE',
+  'auth.ldap.groups.nameAttribute': 'BERTH_LDAP_GROUP_NAME_ATTRIBUTE',
+  'auth.ldap.connectTimeoutMs': 'BERTH_LDAP_CONNECT_TIMEOUT_SECONDS',
+  'auth.ldap.timeoutMs': 'BERTH_LDAP_TIMEOUT_SECONDS',
+};
+
+function authFromEnv(env: Env) {
+  const authenticators = list(env, 'BERTH_AUTHENTICATORS', true);
+  const ldapEnabled = authenticators.includes('ldap');
+  const ldapSet = Object.keys(env).find((k) => k.startsWith('BERTH_LDAP_') && env[k]);
+  if (ldapSet && !ldapEnabled) {
+    throw new ConfigError(`${ldapSet} is set, but ldap is not in BERTH_AUTHENTICATORS`);
+  }
+  return {
+    authenticators: authenticators.length ? authenticators : ['local'],
+    allowAll: bool(env, 'BERTH_ALLOW_ALL', false),
+    allowedUsers: list(env, 'BERTH_ALLOWED_USERS', true),
+    blockedUsers: list(env, 'BERTH_BLOCKED_USERS', true),
+    allowedGroups: list(env, 'BERTH_ALLOWED_GROUPS'),
+    adminUsers: list(env, 'BERTH_ADMIN_USERS', true),
+    adminGroups: list(env, 'BERTH_ADMIN_GROUPS'),
+    revokeDisallowed: bool(env, 'BERTH_REVOKE_DISALLOWED', true),
+    ldap: ldapEnabled
+      ? {
+          url: env.BERTH_LDAP_URL ?? '',
+          startTls: bool(env, 'BERTH_LDAP_START_TLS', false),
+          caFile: opt(env.BERTH_LDAP_CA_FILE),
+          bindDnTemplate: opt(env.BERTH_LDAP_BIND_DN_TEMPLATE),
+          searchBase: opt(env.BERTH_LDAP_SEARCH_BASE),
+          bindDn: opt(env.BERTH_LDAP_BIND_DN),
+          bindPassword: opt(fromFileOrEnv(env, 'BERTH_LDAP_BIND_PASSWORD')),
+          usernameAttribute: env.BERTH_LDAP_USERNAME_ATTRIBUTE || 'uid',
+          userFilter: opt(env.BERTH_LDAP_USER_FILTER),
+          groups: {
+            from: env.BERTH_LDAP_GROUPS_FROM || 'memberOf',
+            searchBase: opt(env.BERTH_LDAP_GROUP_SEARCH_BASE),
+            memberAttribute: env.BERTH_LDAP_GROUP_MEMBER_ATTRIBUTE || 'member',
+            nameAttribute: env.BERTH_LDAP_GROUP_NAME_ATTRIBUTE || 'cn',
+          },
+          connectTimeoutMs: int(env, 'BERTH_LDAP_CONNECT_TIMEOUT_SECONDS', 5) * 1000,
+          timeoutMs: int(env, 'BERTH_LDAP_TIMEOUT_SECONDS', 10) * 1000,
+        }
+      : undefined,
+  };
+}
+
 /** Build the validated, frozen configuration from the environment. Read once, at boot. */
 export function loadConfig(env: Env = process.env): Config {
   const dbPassword = fromFileOrEnv(env, 'BERTH_DB_PASSWORD');
@@ -86,12 +171,17 @@ export function loadConfig(env: Env = process.env): Config {
     },
     jupyterhubVersion: env.BERTH_JUPYTERHUB_VERSION ?? '5.3.0',
     logLevel: env.BERTH_LOG_LEVEL ?? 'info',
+    auth: authFromEnv(env),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const path = first?.path.join('.') ?? '';
-    throw new ConfigError(`invalid configuration at ${path || '(root)'}: ${first?.message ?? 'invalid'}`);
+    const setting = AUTH_ENV[path.replace(/(\.\d+)+$/, '')];
+    const envName = setting ? ` (${setting})` : '';
+    throw new ConfigError(
+      `invalid configuration at ${path || '(root)'}${envName}: ${first?.message ?? 'invalid'}`,
+    );
   }
   return deepFreeze(parsed.data);
 }

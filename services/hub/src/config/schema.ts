@@ -5,6 +5,94 @@ export const USERNAME_RE = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 
 const url = z.url({ protocol: /^https?$/ });
 
+/** An LDAP attribute or option name. */
+const ldapAttr = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/);
+
+/** LDAP login (docs/authentication.md). Exactly one of bindDnTemplate (direct bind) or searchBase. */
+export const ldapSchema = z
+  .strictObject({
+    url: z.string().regex(/^ldaps?:\/\/[^/?#\s]+\/?$/, 'expected ldap://host[:port] or ldaps://host[:port]'),
+    startTls: z.boolean(),
+    /** PEM file of the CA(s) that sign the server's certificate; the system CAs when unset. Always verified. */
+    caFile: z.string().min(1).optional(),
+    /** Direct bind: e.g. `uid={username},ou=people,dc=example,dc=org`; the name is escaped (RFC 4514). */
+    bindDnTemplate: z.string().includes('{username}').optional(),
+    /** Search-then-bind: where users live. */
+    searchBase: z.string().min(1).optional(),
+    /** The service account that searches (anonymous when unset). */
+    bindDn: z.string().min(1).optional(),
+    bindPassword: z.string().min(1).optional(),
+    usernameAttribute: ldapAttr,
+    /** Extra filter ANDed with (usernameAttribute=name), e.g. `(objectClass=inetOrgPerson)`. */
+    userFilter: z.string().min(3).optional(),
+    groups: z.strictObject({
+      from: z.enum(['memberOf', 'search', 'none']),
+      searchBase: z.string().min(1).optional(),
+      memberAttribute: ldapAttr,
+      nameAttribute: ldapAttr,
+    }),
+    connectTimeoutMs: z.number().int().positive(),
+    timeoutMs: z.number().int().positive(),
+  })
+  .superRefine((l, ctx) => {
+    if (Boolean(l.bindDnTemplate) === Boolean(l.searchBase)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bindDnTemplate'],
+        message: 'set exactly one of BERTH_LDAP_BIND_DN_TEMPLATE (direct bind) or BERTH_LDAP_SEARCH_BASE',
+      });
+    }
+    if (l.startTls && l.url.startsWith('ldaps:')) {
+      ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'StartTLS needs an ldap:// URL' });
+    }
+    if (l.bindDn && !l.bindPassword) {
+      ctx.addIssue({ code: 'custom', path: ['bindPassword'], message: 'a service account needs a password' });
+    }
+    if (l.groups.from === 'search' && !l.groups.searchBase) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groups', 'searchBase'],
+        message: 'required for a group search',
+      });
+    }
+  });
+
+const userName = z.string().regex(USERNAME_RE, 'not a valid user name');
+const groupName = z.string().min(1).max(256);
+
+/** Who may log in, and how (docs/authentication.md). Applied at every start. */
+export const authSchema = z
+  .strictObject({
+    /** Enabled authenticators, in the order a login form tries them. */
+    authenticators: z.array(z.enum(['local', 'ldap'])).min(1),
+    allowAll: z.boolean(),
+    allowedUsers: z.array(userName),
+    blockedUsers: z.array(userName),
+    allowedGroups: z.array(groupName),
+    adminUsers: z.array(userName),
+    adminGroups: z.array(groupName),
+    /** At start, end the sessions and delete the tokens of users the configuration no longer allows. */
+    revokeDisallowed: z.boolean(),
+    ldap: ldapSchema.optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (new Set(a.authenticators).size !== a.authenticators.length) {
+      ctx.addIssue({ code: 'custom', path: ['authenticators'], message: 'an authenticator is listed twice' });
+    }
+    if (a.authenticators.includes('ldap') && !a.ldap) {
+      ctx.addIssue({ code: 'custom', path: ['ldap', 'url'], message: 'required when ldap is enabled' });
+    }
+    const external = a.authenticators.some((k) => k !== 'local');
+    if (external && !a.allowAll && a.allowedUsers.length === 0 && a.allowedGroups.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowAll'],
+        message:
+          'an external authenticator is enabled but nobody is allowed: set BERTH_ALLOWED_USERS or BERTH_ALLOWED_GROUPS, or BERTH_ALLOW_ALL=1',
+      });
+    }
+  });
+
 /**
  * The hub's whole configuration, one validated schema. Unknown keys are refused so typos fail loudly.
  * Every knob is documented in docs/configuration.md.
@@ -52,6 +140,7 @@ export const configSchema = z.strictObject({
   /** The JupyterHub version reported to single-user servers; match the major of your images. */
   jupyterhubVersion: z.string().regex(/^\d+\.\d+\.\d+$/),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  auth: authSchema,
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

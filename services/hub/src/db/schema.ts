@@ -10,6 +10,14 @@ export interface UsersTable {
   password_hash: string | null;
   created: Timestamp;
   last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Group names from the user's last login (or set by an admin for local accounts). */
+  groups: ColumnType<string[], string | undefined, string>;
+  /** The authenticator of the last login: `local`, `ldap`, `oidc:<id>`. */
+  authenticator: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Encrypted auth state (auth/state-crypto.ts); never stored in the clear. */
+  auth_state: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The admin flag was set by admin_users/admin_groups, so the configuration may also take it away. */
+  admin_by_config: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface SessionsTable {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { IdentityResolver } from '../auth/identity.ts';
+import type { LoginPipeline } from '../auth/login-pipeline.ts';
 import type { Config } from '../config/schema.ts';
 import type { OAuthRepo } from '../db/oauth-repo.ts';
 import type { Database } from '../db/schema.ts';
@@ -23,6 +24,8 @@ export interface HubContext {
   readonly identity: IdentityResolver;
   readonly oauth: OAuthProvider;
   readonly lifecycle: ServerManager;
+  /** The closed login pipeline around the enabled authenticators. */
+  readonly login: LoginPipeline;
   readonly cookieSecret: string;
   readonly log: Logger;
   /** The JupyterHub version Berth reports to single-user servers. */

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
-import { dummyHash, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/password.ts';
 import { hasScope } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { sessionIdentity } from '../http/auth.ts';
@@ -59,24 +58,26 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
     async (req, reply) => {
       const body = (req.body ?? {}) as LoginBody;
       const next = safeNext(body.next);
-      const username =
-        typeof body.username === 'string' ? body.username.trim().toLowerCase().slice(0, 64) : '';
-      const password = typeof body.password === 'string' ? body.password : '';
-      const fail = () =>
-        reply
-          .code(403)
+      const typed = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : '';
+      const result = await ctx.login.loginWithPassword(body.username, body.password);
+      if (!result.ok) {
+        // Wrong password, unknown user, blocked and not allowed all look the same from outside.
+        const down = result.reason === 'unavailable';
+        return reply
+          .code(down ? 503 : 403)
           .type('text/html')
           .send(
-            loginPage({ xsrf: xsrfFor(req, reply), next, username, error: 'Invalid username or password.' }),
+            loginPage({
+              xsrf: xsrfFor(req, reply),
+              next,
+              username: typed,
+              error: down
+                ? 'The login service is unavailable right now. Please try again in a few minutes.'
+                : 'Invalid username or password.',
+            }),
           );
-      if (!username || !password.trim() || password.length > MAX_PASSWORD_LENGTH) return fail();
-      const user = await ctx.users.byName(username);
-      // Unknown users cost the same hash as known ones, so timing does not tell them apart.
-      const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
-      if (!user?.password_hash || !ok) {
-        ctx.log.info({ event: 'login.failed', user: username }, 'login failed');
-        return fail();
       }
+      const user = result.user;
       // A new session at every login (no fixation); the old one, if any, ends.
       const old = readSessionSecret(req);
       if (old) await ctx.sessions.delete(hashToken(old));
@@ -84,7 +85,6 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
       const maxAge = ctx.config.sessions.maxAgeSeconds;
       await ctx.sessions.create(hashToken(secret), user.id, new Date(Date.now() + maxAge * 1000));
       setSessionCookie(reply, secret, maxAge, secureCookies);
-      ctx.log.info({ event: 'login', user: user.name }, 'login');
       return reply.redirect(next, 302);
     },
   );

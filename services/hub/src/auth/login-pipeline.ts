@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { AccessRepo } from '../db/access-repo.ts';
+import type { UserRow } from '../db/schema.ts';
+import { type AccessSets, isAllowed, isBlocked, nextAdmin, type Subject } from './access-policy.ts';
+import type { Authenticator, AuthFailure, AuthOutcome } from './authenticator.ts';
+import { acceptablePassword, loggable, normalizeUsername } from './normalize.ts';
+
+export type LoginResult =
+  | { readonly ok: true; readonly user: UserRow; readonly authenticator: string }
+  | { readonly ok: false; readonly reason: AuthFailure };
+
+export interface LoginPipelineDeps {
+  /** Enabled authenticators, in configuration order. */
+  readonly authenticators: readonly Authenticator[];
+  readonly sets: AccessSets;
+  readonly repo: AccessRepo;
+  readonly log: Logger;
+  /** Seals auth state for storage (encryption at rest); auth state is dropped when absent. */
+  readonly sealState?: (state: Readonly<Record<string, unknown>>) => string;
+}
+
+/**
+ * The closed login pipeline: normalize → authenticate → blocked → allowed → admin → post-login. Authenticators
+ * implement only `authenticate`; every rule about who enters and who is admin lives here and in access-policy.
+ */
+export class LoginPipeline {
+  readonly #d: LoginPipelineDeps;
+
+  constructor(deps: LoginPipelineDeps) {
+    this.#d = deps;
+  }
+
+  get authenticators(): readonly Authenticator[] {
+    return this.#d.authenticators;
+  }
+
+  /** The shared login form: each password authenticator in order until one accepts. */
+  async loginWithPassword(rawUsername: unknown, password: unknown): Promise<LoginResult> {
+    const username = normalizeUsername(rawUsername);
+    if (!username || !acceptablePassword(password)) {
+      this.#d.log.info(
+        { event: 'login.failed', user: loggable(rawUsername), reason: 'malformed' },
+        'login failed',
+      );
+      return { ok: false, reason: 'invalid' };
+    }
+    let unavailable = false;
+    for (const a of this.#d.authenticators) {
+      if (a.accepts !== 'password') continue;
+      const outcome = await this.#authenticate(a, () =>
+        a.authenticate({ kind: 'password', username, password }),
+      );
+      if (outcome.ok) return this.admit(a.kind, outcome);
+      if (outcome.reason === 'unavailable') unavailable = true;
+    }
+    this.#d.log.info(
+      { event: 'login.failed', user: username, reason: unavailable ? 'unavailable' : 'invalid' },
+      'login failed',
+    );
+    return { ok: false, reason: unavailable ? 'unavailable' : 'invalid' };
+  }
+
+  /** Run one authenticator; a throw is "unavailable", logged without the input. */
+  async #authenticate(a: Authenticator, run: () => Promise<AuthOutcome>): Promise<AuthOutcome> {
+    try {
+      const outcome = await run();
+      if (!outcome.ok && outcome.reason === 'unavailable') {
+        this.#d.log.warn(
+          { event: 'auth.unavailable', authenticator: a.kind, detail: outcome.detail },
+          'unavailable',
+        );
+      }
+      return outcome;
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      this.#d.log.error(
+        { event: 'auth.error', authenticator: a.kind, error: e?.name, code: e?.code },
+        'authenticator failed',
+      );
+      return { ok: false, reason: 'unavailable' };
+    }
+  }
+
+  /** blocked → allowed → admin → post-login, for an outcome an authenticator accepted. */
+  async admit(kind: string, outcome: AuthOutcome): Promise<LoginResult> {
+    if (!outcome.ok) return { ok: false, reason: outcome.reason };
+    const { sets, repo, log } = this.#d;
+    const name = normalizeUsername(outcome.username);
+    if (!name) {
+      log.warn({ event: 'login.failed', authenticator: kind, reason: 'bad-username' }, 'unusable username');
+      return { ok: false, reason: 'invalid' };
+    }
+    const existing = await repo.byName(name);
+    const local = kind === 'local';
+    const groups = outcome.groups ? [...new Set(outcome.groups)].sort() : (existing?.groups ?? []);
+    const subject: Subject = { name, groups, local };
+    if (isBlocked(sets, subject)) {
+      log.info({ event: 'login.refused', user: name, authenticator: kind, reason: 'blocked' }, 'blocked');
+      return { ok: false, reason: 'blocked' };
+    }
+    if (!isAllowed(sets, subject)) {
+      log.info(
+        { event: 'login.refused', user: name, authenticator: kind, reason: 'not_allowed' },
+        'not allowed',
+      );
+      return { ok: false, reason: 'not_allowed' };
+    }
+    const current = { admin: existing?.admin ?? false, byConfig: existing?.admin_by_config ?? false };
+    const next = nextAdmin(current, sets, subject);
+    const admin = next.admin || outcome.admin === true;
+    const sealed = outcome.authState && this.#d.sealState ? this.#d.sealState(outcome.authState) : undefined;
+    const user = await repo.recordLogin(name, {
+      admin,
+      adminByConfig: next.byConfig,
+      groups,
+      authenticator: kind,
+      ...(sealed !== undefined ? { authState: sealed } : {}),
+    });
+    if (existing && existing.admin !== admin) {
+      log.info(
+        { event: admin ? 'admin.granted' : 'admin.revoked', user: name, via: 'login' },
+        'admin changed',
+      );
+    }
+    log.info({ event: 'login', user: name, authenticator: kind, admin }, 'login');
+    return { ok: true, user, authenticator: kind };
+  }
+}
