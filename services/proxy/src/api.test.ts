@@ -217,3 +217,48 @@ describe('REST API input validation', () => {
     assert.equal((res.json() as { code: string }).code, 'INVALID_PATH');
   });
 });
+
+describe('REST API restart epoch', () => {
+  it('names this run in /api/health and on every authenticated answer, and draws a new one at each start', async () => {
+    const first = await startTestProxy();
+    try {
+      await first.addRoute('/user/alice', 'http://alice:8888');
+      const health = await first.api('GET', '/api/health');
+      assert.equal(health.status, 200);
+      const body = health.json() as { status: string; epoch: string; started: string; routes: number };
+      assert.equal(body.status, 'OK');
+      assert.equal(body.epoch, first.proxy.epoch);
+      assert.ok(Number.isFinite(Date.parse(body.started)));
+      assert.equal(body.routes, 1);
+      assert.equal(health.headers['x-berth-proxy-epoch'], first.proxy.epoch);
+      for (const path of [
+        '/api/routes',
+        '/api/routes/user/alice',
+        '/api/routes/user/nobody',
+        '/api/nothing',
+      ]) {
+        const res = await first.api('GET', path);
+        assert.equal(res.headers['x-berth-proxy-epoch'], first.proxy.epoch, path);
+      }
+      assert.equal((await first.api('POST', '/api/health')).status, 405);
+      const refused = await first.api('GET', '/api/health', undefined, { authorization: 'token wrong' });
+      assert.equal(refused.status, 403);
+      assert.equal(
+        refused.headers['x-berth-proxy-epoch'],
+        undefined,
+        'nothing for a client without the token',
+      );
+    } finally {
+      await first.close();
+    }
+    const second = await startTestProxy();
+    try {
+      assert.notEqual(second.proxy.epoch, first.proxy.epoch);
+      const body = (await second.api('GET', '/api/health')).json() as { epoch: string; routes: number };
+      assert.equal(body.epoch, second.proxy.epoch);
+      assert.equal(body.routes, 0);
+    } finally {
+      await second.close();
+    }
+  });
+});

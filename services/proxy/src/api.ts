@@ -4,6 +4,9 @@
  *   GET    /api/routes/<path>                     → 200 route | 404
  *   POST   /api/routes/<path>  {target, ...data}  → 201
  *   DELETE /api/routes/<path>                     → 204 (also when the route does not exist)
+ *   GET    /api/health                            → 200 {status, epoch, started, routes}  (Berth only)
+ * Every authenticated answer carries `X-Berth-Proxy-Epoch`: an id drawn at start, so a client (the hub) can tell
+ * that the proxy restarted, and lost its in-memory routes, without listing them.
  * Every request must carry the token; anything else is 403, before the path or body is looked at.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +14,7 @@ import { ApiError } from './api-errors.ts';
 import type { TokenCheck } from './auth.ts';
 import { readJsonBody } from './body.ts';
 import { type Logger, logPath } from './log.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import { decodePath, parseRequestTarget } from './paths.ts';
 import { sendJson } from './responses.ts';
 import { type RouteTable, routeToJson } from './route-table.ts';
@@ -18,11 +22,20 @@ import { parseTarget } from './target.ts';
 
 const ROUTES = /^\/api\/routes(\/.*)?$/;
 const ALLOWED = 'GET, POST, DELETE';
+export const EPOCH_HEADER = 'x-berth-proxy-epoch';
+
+/** This run of the proxy: a new id at every start. */
+export interface ProxyEpoch {
+  readonly id: string;
+  readonly started: Date;
+}
 
 export interface ApiDeps {
   readonly routes: RouteTable;
   readonly checkToken: TokenCheck;
   readonly log: Logger;
+  readonly epoch: ProxyEpoch;
+  readonly metrics?: ProxyMetrics;
 }
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -41,6 +54,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       sendJson(res, error.status, error, headers);
     });
     res.on('finish', () => {
+      deps.metrics?.apiRequest(req.method ?? '', res.statusCode);
       deps.log.debug({ method: req.method, path: logPath(req.url), status: res.statusCode }, 'api request');
     });
   };
@@ -54,7 +68,9 @@ async function handle(deps: ApiDeps, req: IncomingMessage, res: ServerResponse):
     );
     throw new ApiError('FORBIDDEN', 'a valid token is required in the Authorization header');
   }
+  res.setHeader(EPOCH_HEADER, deps.epoch.id);
   const target = parseRequestTarget(req.url);
+  if (target?.pathname === '/api/health') return health(deps, req, res);
   const match = target === undefined ? null : ROUTES.exec(target.pathname);
   if (target === undefined || match === null) throw new ApiError('NOT_FOUND', 'no such API endpoint');
   const path = decodePath(match[1] ?? '/');
@@ -70,6 +86,16 @@ async function handle(deps: ApiDeps, req: IncomingMessage, res: ServerResponse):
     default:
       throw new ApiError('METHOD_NOT_ALLOWED', `method ${req.method ?? ''} is not allowed here`.trim());
   }
+}
+
+function health(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'GET') throw new ApiError('METHOD_NOT_ALLOWED', 'only GET is allowed here');
+  sendJson(res, 200, {
+    status: 'OK',
+    epoch: deps.epoch.id,
+    started: deps.epoch.started.toISOString(),
+    routes: deps.routes.size,
+  });
 }
 
 function getRoutes(deps: ApiDeps, res: ServerResponse, path: string, query: URLSearchParams): void {

@@ -17,6 +17,9 @@ export interface ProxyConfig {
   readonly host: string;
   readonly apiPort: number;
   readonly apiHost: string;
+  /** Prometheus metrics listener (`GET /metrics`), like CHP's --metrics-port. */
+  readonly metricsPort: number;
+  readonly metricsHost: string;
   /** Target of the `/` route added at start-up, like CHP's --default-target. */
   readonly defaultTarget: string | undefined;
   /** Route on `/<hostname>/<path>` instead of `/<path>` (CHP's --host-routing), for per-user subdomains. */
@@ -61,6 +64,8 @@ const KNOWN = new Set([
   'BERTH_PROXY_HOST',
   'BERTH_PROXY_API_PORT',
   'BERTH_PROXY_API_HOST',
+  'BERTH_PROXY_METRICS_PORT',
+  'BERTH_PROXY_METRICS_HOST',
   'BERTH_PROXY_DEFAULT_TARGET',
   'BERTH_PROXY_HOST_ROUTING',
   'BERTH_PROXY_LOG_LEVEL',
@@ -88,6 +93,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     host: hostname(env, 'BERTH_PROXY_HOST'),
     apiPort: integer(env, 'BERTH_PROXY_API_PORT', 8001, 0, 65535),
     apiHost: hostname(env, 'BERTH_PROXY_API_HOST'),
+    metricsPort: integer(env, 'BERTH_PROXY_METRICS_PORT', 8002, 0, 65535),
+    metricsHost: hostname(env, 'BERTH_PROXY_METRICS_HOST'),
     defaultTarget: defaultTarget(env),
     hostRouting: boolean(env, 'BERTH_PROXY_HOST_ROUTING', false),
     logLevel: logLevel(env),

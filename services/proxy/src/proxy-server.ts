@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { AgentPool } from './agents.ts';
 import { type Logger, logPath } from './log.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import { resolveRoute } from './resolve.ts';
 import { handleClientError, sendJson, sendProxyError, sendRawError } from './responses.ts';
 import type { Route, RouteTable } from './route-table.ts';
@@ -23,6 +24,7 @@ export interface PublicServerDeps {
   readonly routes: RouteTable;
   readonly agents: AgentPool;
   readonly log: Logger;
+  readonly metrics: ProxyMetrics;
   readonly hostRouting: boolean;
   readonly connectTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -37,7 +39,7 @@ export interface PublicServer {
 }
 
 export function createPublicServer(deps: PublicServerDeps): PublicServer {
-  const { routes, agents, log } = deps;
+  const { routes, agents, log, metrics } = deps;
   const proxy = createProxyServer({
     ws: true,
     xfwd: true,
@@ -49,11 +51,16 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
   });
   const activity = new WebSocketActivity(proxy, routes, deps.wsActivityIntervalMs);
   const upgraded = new WeakSet<Duplex>();
-  activity.onUpgrade((socket) => upgraded.add(socket));
+  activity.onUpgrade((socket) => {
+    upgraded.add(socket);
+    metrics.webSocketOpened();
+    socket.once('close', () => metrics.webSocketClosed());
+  });
 
   const onProxyError = (err: Error, req: http.IncomingMessage, res: http.ServerResponse | Socket): void => {
     const code = (err as NodeJS.ErrnoException).code;
     log.warn({ code, method: req.method, path: logPath(req.url) }, 'upstream unavailable');
+    metrics.error('upstream');
     if (res instanceof http.ServerResponse) sendProxyError(req, res, 503, UNAVAILABLE);
     else if (upgraded.has(res)) res.destroy();
     else sendRawError(res, 503, UNAVAILABLE);
@@ -70,19 +77,26 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
   // Node checks the headers timeout on this interval (30 s by default), so a short timeout needs a short interval.
   const connectionsCheckingInterval = Math.min(30_000, Math.max(25, Math.floor(deps.headersTimeoutMs / 4)));
   const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
+    const started = performance.now();
     const resolved = resolveRoute(req, routes, deps.hostRouting);
     if (resolved.kind === 'health') {
       sendJson(res, 200, { status: 'OK' });
       return;
     }
     if (resolved.kind === 'error') {
+      metrics.error(resolved.status === 404 ? 'no_route' : 'bad_request');
       sendProxyError(req, res, resolved.status, resolved.message);
+      metrics.request(resolved.status, (performance.now() - started) / 1000);
       return;
     }
     const { route } = resolved;
     dropHopByHopHeaders(req);
     res.on('finish', () => {
+      metrics.request(res.statusCode, (performance.now() - started) / 1000);
       if (res.statusCode >= 200 && res.statusCode < 300) routes.touch(route);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) metrics.error('client_aborted');
     });
     proxy.web(req, res, options(route), onProxyError);
   });
@@ -92,10 +106,12 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
     const resolved = resolveRoute(req, routes, deps.hostRouting);
     if (resolved.kind !== 'route') {
       const status = resolved.kind === 'error' ? resolved.status : 404;
+      metrics.error(status === 404 ? 'no_route' : 'bad_request');
       sendRawError(socket, status, resolved.kind === 'error' ? resolved.message : 'Not Found');
       return;
     }
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      metrics.error('bad_request');
       sendRawError(socket, 400, 'only WebSocket upgrades are proxied');
       return;
     }

@@ -52,6 +52,10 @@ export class RouteTable {
     return route;
   }
 
+  get size(): number {
+    return this.#routes.size;
+  }
+
   get(path: string): Route | undefined {
     return this.#routes.get(trimRoutePath(path));
   }

@@ -1,4 +1,5 @@
 /** The composition root: builds the route table, both listeners and their wiring. No request logic lives here. */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentPool } from './agents.ts';
@@ -6,6 +7,7 @@ import { createApiHandler } from './api.ts';
 import { createTokenCheck } from './auth.ts';
 import type { ProxyConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { ProxyMetrics } from './metrics.ts';
 import { createPublicServer } from './proxy-server.ts';
 import { handleClientError } from './responses.ts';
 import { RouteTable } from './route-table.ts';
@@ -20,6 +22,10 @@ export interface RunningProxy {
   readonly port: number;
   /** The REST API listener's port. */
   readonly apiPort: number;
+  /** The metrics listener's port (`GET /metrics`). */
+  readonly metricsPort: number;
+  /** This run's id, sent as `X-Berth-Proxy-Epoch` on every authenticated API answer. */
+  readonly epoch: string;
   /**
    * Stop accepting connections, let in-flight requests finish for up to `config.shutdownGraceMs`, then cut what
    * is left, WebSockets at once. Idempotent.
@@ -32,6 +38,7 @@ const API_REQUEST_TIMEOUT_MS = 30_000;
 
 export async function startProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
   const log = options.logger ?? createLogger(config.logLevel);
+  const epoch = { id: randomUUID(), started: new Date() };
   const routes = new RouteTable();
   const agents = new AgentPool();
   routes.onRemoved((route) => {
@@ -40,18 +47,29 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   });
   if (config.defaultTarget !== undefined) routes.add('/', config.defaultTarget, {});
 
-  const publicServer = createPublicServer({ ...config, routes, agents, log });
+  const metrics = new ProxyMetrics();
+  const publicServer = createPublicServer({ ...config, routes, agents, log, metrics });
   const api = http.createServer(
-    createApiHandler({ routes, checkToken: createTokenCheck(config.authToken), log }),
+    createApiHandler({ routes, checkToken: createTokenCheck(config.authToken), log, epoch, metrics }),
   );
+  metrics.bind({
+    routes: () => routes.size,
+    openSockets: () =>
+      new Promise((resolve) => publicServer.server.getConnections((_err, count) => resolve(count ?? 0))),
+  });
+  const metricsServer = http.createServer(metrics.handler());
+  metricsServer.on('clientError', handleClientError);
+  metricsServer.requestTimeout = API_REQUEST_TIMEOUT_MS;
+  metricsServer.headersTimeout = Math.min(config.headersTimeoutMs, API_REQUEST_TIMEOUT_MS);
   api.on('clientError', handleClientError);
   api.requestTimeout = API_REQUEST_TIMEOUT_MS;
   api.headersTimeout = Math.min(config.headersTimeoutMs, API_REQUEST_TIMEOUT_MS);
 
-  const servers = [publicServer.server, api];
+  const servers = [publicServer.server, api, metricsServer];
   try {
     await listen(publicServer.server, config.port, config.host);
     await listen(api, config.apiPort, config.apiHost);
+    await listen(metricsServer, config.metricsPort, config.metricsHost);
   } catch (err) {
     await Promise.all(servers.map((server) => closeServer(server, 0)));
     throw err;
@@ -61,6 +79,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   return {
     port: (publicServer.server.address() as AddressInfo).port,
     apiPort: (api.address() as AddressInfo).port,
+    metricsPort: (metricsServer.address() as AddressInfo).port,
+    epoch: epoch.id,
     close() {
       closing ??= (async () => {
         publicServer.destroyWebSockets();
