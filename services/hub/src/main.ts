@@ -1,6 +1,8 @@
 import Dockerode from 'dockerode';
 import { createHub } from './app.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { ChpRouteTable } from './proxy/client.ts';
+import { RouteSync } from './proxy/sync.ts';
 import { readSecretFile, SecretFileError } from './secrets.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
 
@@ -26,15 +28,18 @@ async function main(): Promise<void> {
   await sweep();
   const poller = setInterval(sweep, config.spawner.pollIntervalMs);
   await hub.app.listen({ host: config.bind.host, port: config.bind.port });
-  const reconcile = () =>
-    hub.ctx.lifecycle
-      .reconcileRoutes()
-      .catch((err) => hub.ctx.log.warn({ err: String(err) }, 'route sync failed'));
-  await reconcile();
-  const timer = setInterval(reconcile, 5_000);
+  // Routes: reconciled now, every 5 s, and within a second of the proxy restarting (a new epoch).
+  const probe = new ChpRouteTable({ ...config.proxy, timeoutMs: 2_000 });
+  const routeSync = new RouteSync({
+    probe: () => probe.epoch(),
+    reconcile: () => hub.ctx.lifecycle.reconcileRoutes(),
+    log: hub.ctx.log,
+  });
+  await routeSync.tick();
+  routeSync.start();
   const shutdown = async (signal: string) => {
     hub.ctx.log.info({ signal }, 'shutting down; user servers keep running');
-    clearInterval(timer);
+    await routeSync.stop();
     clearInterval(poller);
     await hub.close();
     process.exit(0);

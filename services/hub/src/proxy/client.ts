@@ -8,7 +8,14 @@ export interface RouteTable {
   add(path: string, target: string, data?: Record<string, unknown>): Promise<void>;
   remove(path: string): Promise<void>;
   list(): Promise<Record<string, ProxyRoute>>;
+  /**
+   * Which run of the proxy answers: an id that changes at every proxy start (Berth's `X-Berth-Proxy-Epoch`), or
+   * `undefined` for a proxy that has none (stock CHP). Rejects when the proxy cannot be reached.
+   */
+  epoch?(): Promise<string | undefined>;
 }
+
+const EPOCH_PATH = '/api/health';
 
 export class ProxyApiError extends Error {
   override readonly name = 'ProxyApiError';
@@ -25,8 +32,8 @@ export class ChpRouteTable implements RouteTable {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  async #call(method: string, path: string, body?: unknown): Promise<Response> {
-    const url = `${this.#base}/api/routes${path.split('/').map(encodeURIComponent).join('/')}`;
+  async #call(method: string, path: string, body?: unknown, base = '/api/routes'): Promise<Response> {
+    const url = `${this.#base}${base}${path.split('/').map(encodeURIComponent).join('/')}`;
     let res: Response;
     try {
       res = await fetch(url, {
@@ -41,6 +48,7 @@ export class ChpRouteTable implements RouteTable {
     } catch (err) {
       throw new ProxyApiError(`proxy API ${method} ${path} unreachable: ${(err as Error).message}`);
     }
+    if (res.status === 404 && base === EPOCH_PATH) return res;
     if (res.status >= 300) {
       const text = await res.text().catch(() => '');
       throw new ProxyApiError(`proxy API ${method} ${path} answered ${res.status} ${text.slice(0, 200)}`);
@@ -58,5 +66,11 @@ export class ChpRouteTable implements RouteTable {
 
   async list(): Promise<Record<string, ProxyRoute>> {
     return (await (await this.#call('GET', '')).json()) as Record<string, ProxyRoute>;
+  }
+
+  async epoch(): Promise<string | undefined> {
+    const res = await this.#call('GET', '', undefined, EPOCH_PATH);
+    await res.body?.cancel();
+    return res.headers.get('x-berth-proxy-epoch') ?? undefined;
   }
 }
