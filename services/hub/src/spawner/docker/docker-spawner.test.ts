@@ -146,7 +146,11 @@ describe('DockerSpawner on a real engine', { skip }, () => {
     assert.equal(h.LogConfig?.Config?.['max-size'], '10m');
     assert.equal(info.Image, state.imageId);
     assert.equal(info.Config.Cmd?.at(-1)?.includes('sleep infinity'), true, "the image's own command runs");
-    assert.deepEqual(info.Config.Labels, {
+    // The image may carry labels of its own; the spawner adds exactly these.
+    const berthLabels = Object.fromEntries(
+      Object.entries(info.Config.Labels ?? {}).filter(([k]) => k.startsWith('org.berth.')),
+    );
+    assert.deepEqual(berthLabels, {
       'org.berth.managed': 'true',
       'org.berth.deployment': ns.deploymentId,
       'org.berth.user': 'Hard.User',
