@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BrowserClient, login } from '../../services/hub/src/testing/browser-client.ts';
+import { ComposeStack } from '../support/compose.ts';
+import { run, runOk } from '../support/exec.ts';
+import { jupyterApi, startServer } from '../support/jupyter.ts';
+
+/**
+ * What a user can and cannot do, on the whole compose stack: spawn requests that try to choose anything about
+ * the container are refused before Docker hears of them, and from inside a user container the process is
+ * unprivileged and boxed in, and reaches the hub's API but not Postgres, the proxy's API, Docker or metadata.
+ */
+describe('isolation of user servers', { timeout: 1_200_000 }, () => {
+  let stack: ComposeStack;
+  let alice: BrowserClient;
+  let bob: BrowserClient;
+  const pids = 128;
+  const pw = { alice: 'alice-has-a-long-password', bob: 'bob-has-a-long-password' };
+
+  before(async () => {
+    stack = await ComposeStack.create({ BERTH_PIDS_LIMIT: String(pids) });
+    await stack.up();
+    for (const [name, p] of Object.entries(pw)) {
+      const r = await stack.berth(['user', 'add', name, '--password-stdin'], `${p}\n`);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    alice = new BrowserClient(stack.base, stack.dispatcher);
+    bob = new BrowserClient(stack.base, stack.dispatcher);
+    await login(alice, 'alice', pw.alice);
+    await login(bob, 'bob', pw.bob);
+  });
+
+  after(async () => {
+    if (!stack) return;
+    if (process.env.BERTH_E2E_KEEP !== '1') await stack.down();
+  });
+
+  async function containerOf(user: string): Promise<string> {
+    const r = await runOk('docker', [
+      'ps',
+      '-q',
+      '--filter',
+      `label=org.berth.deployment=${stack.project}`,
+      '--filter',
+      `label=org.berth.user=${user}`,
+    ]);
+    const id = r.stdout.trim();
+    assert.ok(id, `${user} has a running container`);
+    return id;
+  }
+
+  /** Run a command inside the user's container, as the user's server runs (uid, limits, network). */
+  function inside(id: string, args: readonly string[]) {
+    return run('docker', ['exec', id, ...args], { timeoutMs: 60_000 });
+  }
+
+  async function ipOn(service: string, network: string): Promise<string> {
+    const id = await stack.containerId(service);
+    const r = await runOk('docker', [
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+      id,
+    ]);
+    return r.stdout.trim();
+  }
+
+  describe('spawn requests that choose anything are refused with 400 and leave no trace in Docker', () => {
+    const bodies: Record<string, unknown> = {
+      'an unlisted image': { image: 'evil/miner:1' },
+      'the right repository with another digest': {
+        image: `berth/singleuser@sha256:${'0'.repeat(64)}`,
+      },
+      latest: { image: 'berth/singleuser:latest' },
+      privileged: { privileged: true },
+      binds: { binds: ['/:/host'], volumes: { '/var/run/docker.sock': '/var/run/docker.sock' } },
+      'host network': { network_mode: 'host' },
+      env: { env: { LD_PRELOAD: '/tmp/x.so' } },
+      cmd: { cmd: ['sh', '-c', 'id'] },
+      'user 0': { user: '0', uid: 0 },
+      'JupyterHub-style user_options': { user_options: { image: 'evil/miner:1' } },
+      'a profile name that does not exist': { profile: 'no-such-profile' },
+    };
+    let token: string;
+
+    before(async () => {
+      const r = await stack.berth(['token', 'create', 'alice', '--note', 'isolation']);
+      assert.equal(r.code, 0, r.stderr);
+      token = r.stdout.trim();
+    });
+
+    it('answers 400 to each, starts nothing, and Docker sees no event of this deployment', async () => {
+      // Docker's event timestamps are whole seconds at the edges; leave a margin on both sides.
+      const since = Math.floor(Date.now() / 1000) - 1;
+      for (const [what, body] of Object.entries(bodies)) {
+        const res = await stack.fetch(`${stack.base}/hub/api/users/alice/server`, {
+          method: 'POST',
+          headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        assert.equal(res.status, 400, `${what}: ${res.status} ${text.slice(0, 200)}`);
+        assert.doesNotMatch(text, /stack|at .*\.ts/i, `${what}: no internals in the answer`);
+      }
+      const named = await stack.fetch(`${stack.base}/hub/api/users/alice/servers/x`, {
+        method: 'POST',
+        headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'evil/miner:1' }),
+      });
+      assert.equal(named.status, 400, 'named servers too');
+      const me = await stack.fetch(`${stack.base}/hub/api/users/alice`, {
+        headers: { authorization: `token ${token}` },
+      });
+      assert.deepEqual(((await me.json()) as { servers: object }).servers, {}, 'alice has no server');
+      await new Promise((r) => setTimeout(r, 1500));
+      const until = Math.ceil(Date.now() / 1000) + 1;
+      const window = ['--since', String(since), '--until', String(until), '--format', '{{json .}}'];
+      const labelled = await runOk('docker', [
+        'events',
+        ...window,
+        '--filter',
+        `label=org.berth.deployment=${stack.project}`,
+      ]);
+      assert.equal(labelled.stdout.trim(), '', `events of this deployment:\n${labelled.stdout}`);
+      const vols = await runOk('docker', ['events', ...window, '--filter', 'type=volume']);
+      assert.ok(!vols.stdout.includes(`${stack.project}-home`), `volume events:\n${vols.stdout}`);
+      const ctrs = await runOk('docker', [
+        'events',
+        ...window,
+        '--filter',
+        'type=container',
+        '--filter',
+        'event=create',
+      ]);
+      assert.ok(!ctrs.stdout.includes(`"name":"${stack.project}-alice`), `container events:\n${ctrs.stdout}`);
+      assert.deepEqual(await stack.userContainers(true), []);
+    });
+  });
+
+  describe('from inside a user container', () => {
+    let a: string;
+    let b: string;
+
+    before(async () => {
+      for (const [c, user] of [
+        [alice, 'alice'],
+        [bob, 'bob'],
+      ] as const) {
+        const lab = await startServer(c, user);
+        assert.equal(lab.status, 200, `${user} landed at ${lab.url}`);
+      }
+      a = await containerOf('alice');
+      b = await containerOf('bob');
+    });
+
+    it('runs as a non-root user that cannot gain privileges or write to the image', async () => {
+      const id = await inside(a, ['id', '-u']);
+      assert.equal(id.code, 0, id.stderr);
+      assert.notEqual(id.stdout.trim(), '0');
+      const etc = await inside(a, ['sh', '-c', 'echo x > /etc/berth-probe']);
+      assert.notEqual(etc.code, 0, 'writing to /etc fails');
+      const status = await inside(a, ['cat', '/proc/self/status']);
+      assert.match(status.stdout, /^NoNewPrivs:\s+1$/m);
+      assert.match(status.stdout, /^CapEff:\s+0+$/m);
+    });
+
+    it('contains a fork bomb with the pids limit, and the server survives it', async () => {
+      const script = [
+        'import json, os, signal, time',
+        "base = next(d for d in ('/sys/fs/cgroup/pids', '/sys/fs/cgroup') if os.path.exists(d + '/pids.max'))",
+        "read = lambda f: open(base + '/' + f).read().strip()",
+        'pid = os.fork()',
+        'if pid == 0:',
+        '    os.setsid()',
+        "    os.execvp('sh', ['sh', '-c', 'f(){ f | f & }; f; wait'])",
+        'peak = 0',
+        'end = time.time() + 6',
+        'while time.time() < end:',
+        "    peak = max(peak, int(read('pids.current')))",
+        '    time.sleep(0.1)',
+        'for _ in range(30):',
+        '    try: os.killpg(pid, signal.SIGKILL)',
+        '    except ProcessLookupError: break',
+        '    time.sleep(0.1)',
+        "print(json.dumps({'max': read('pids.max'), 'peak': peak}))",
+      ].join('\n');
+      const r = await inside(a, ['python3', '-c', script]);
+      assert.equal(r.code, 0, r.stderr.slice(-500));
+      const { max, peak } = JSON.parse(r.stdout) as { max: string; peak: number };
+      assert.equal(max, String(pids), 'the container has the configured pids limit');
+      assert.ok(peak >= pids - 5, `the bomb ran into the limit (peak ${peak} of ${pids} tasks)`);
+      assert.ok(peak <= pids, `never more than ${pids} tasks (peak ${peak})`);
+      // The limit held, the bomb is gone, and alice's server still answers.
+      const after = await inside(a, [
+        'python3',
+        '-c',
+        "import os; print(sum(1 for p in os.listdir('/proc') if p.isdigit()))",
+      ]);
+      assert.ok(Number(after.stdout.trim()) < 20, `leftover processes: ${after.stdout}`);
+      const api = await jupyterApi(alice, 'GET', '/user/alice/api/status');
+      assert.equal(api.status, 200);
+    });
+
+    it("reaches the hub's API, but not Postgres, the proxy's API, Docker or cloud metadata", async () => {
+      const pg = await ipOn('postgres', `${stack.project}_backend`);
+      const proxyBackend = await ipOn('proxy', `${stack.project}_backend`);
+      const proxyUsers = await ipOn('proxy', `${stack.project}-users`);
+      const gw = (
+        await runOk('docker', [
+          'network',
+          'inspect',
+          '-f',
+          '{{(index .IPAM.Config 0).Gateway}}',
+          `${stack.project}-users`,
+        ])
+      ).stdout.trim();
+      const targets: [string, string, number][] = [
+        ['postgres by name', 'postgres', 5432],
+        ['postgres by address', pg, 5432],
+        ['the proxy API by name', 'proxy', 8001],
+        ['the proxy API by alias', 'proxy-api', 8001],
+        ["the proxy API on the proxy's users address", proxyUsers, 8001],
+        ["the proxy API on the proxy's backend address", proxyBackend, 8001],
+        ['the Docker API on the gateway (2375)', gw || '0.0.0.0', 2375],
+        ['the Docker API on the gateway (2376)', gw || '0.0.0.0', 2376],
+        ['cloud metadata', '169.254.169.254', 80],
+        ['ECS metadata', '169.254.170.2', 80],
+      ];
+      const script = [
+        'import json, socket, sys, os, urllib.request',
+        'out = {}',
+        'for name, host, port in json.loads(sys.argv[1]):',
+        '    try:',
+        '        socket.create_connection((host, port), timeout=2).close()',
+        "        out[name] = 'open'",
+        '    except OSError as e:',
+        "        out[name] = 'closed: ' + type(e).__name__",
+        "out['docker socket'] = 'present' if os.path.exists('/var/run/docker.sock') else 'absent'",
+        "r = urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'], timeout=5)",
+        "out['hub api'] = [r.status, json.loads(r.read())['version']]",
+        'print(json.dumps(out))',
+      ].join('\n');
+      const r = await inside(a, ['python3', '-c', script, JSON.stringify(targets)]);
+      assert.equal(r.code, 0, r.stderr.slice(-500));
+      const out = JSON.parse(r.stdout) as Record<string, unknown>;
+      for (const [name] of targets) assert.match(String(out[name]), /^closed/, `${name}: ${out[name]}`);
+      assert.equal(out['docker socket'], 'absent');
+      assert.equal((out['hub api'] as [number, string])[0], 200);
+      // The proxy's client side is there (it is how the proxy reaches the servers), its API is not.
+      const client = await inside(a, [
+        'python3',
+        '-c',
+        "import socket; socket.create_connection(('proxy', 8000), timeout=3).close(); print('open')",
+      ]);
+      assert.equal(client.stdout.trim(), 'open');
+    });
+
+    it("cannot reach another user's server", {
+      todo: 'needs per-user networks (docs/security.md)',
+    }, async () => {
+      const host = (await runOk('docker', ['inspect', '-f', '{{.Name}}', b])).stdout
+        .trim()
+        .replace(/^\//, '');
+      const r = await inside(a, [
+        'python3',
+        '-c',
+        `import socket\ntry:\n  socket.create_connection(('${host}', 8888), timeout=3).close(); print('open')\nexcept OSError: print('closed')`,
+      ]);
+      assert.equal(r.stdout.trim(), 'closed');
+    });
+  });
+});
