@@ -189,5 +189,14 @@ export class ComposeStack {
     ]);
     for (const v of vols.stdout.split('\n').filter(Boolean)) await run('docker', ['volume', 'rm', '-f', v]);
     await run('docker', ['network', 'rm', `${this.project}-users`]);
+    // Per-server networks the hub made (their containers are gone by now).
+    const nets = await run('docker', [
+      'network',
+      'ls',
+      '-q',
+      '--filter',
+      `label=org.berth.deployment=${this.project}`,
+    ]);
+    for (const n of nets.stdout.split('\n').filter(Boolean)) await run('docker', ['network', 'rm', n]);
   }
 }

@@ -4,14 +4,16 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { ChpRouteTable } from './proxy/client.ts';
 import { RouteSync } from './proxy/sync.ts';
 import { readSecretFile, SecretFileError } from './secrets.ts';
+import { composePeers } from './spawner/docker/compose-peers.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
 
 /** Entry point. User servers are never stopped when the hub stops: they are found again at the next start. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const cookieSecret = readSecretFile(config.secrets.cookieSecretFile, config.secrets.enforceFileModes);
+  const docker = new Dockerode();
   const spawner = new DockerSpawner({
-    docker: new Dockerode(),
+    docker,
     network: config.spawner.network,
     deploymentId: config.spawner.deploymentId,
     prefix: config.spawner.prefix,
@@ -20,6 +22,17 @@ async function main(): Promise<void> {
       nanoCpus: config.spawner.nanoCpus,
       pids: config.spawner.pids,
     },
+    ...(config.spawner.isolation === 'per-server'
+      ? {
+          serverNetworks: {
+            subnetPool: config.spawner.subnetPool,
+            peers: composePeers(docker, {
+              hubAliases: [new URL(config.hubApiUrlForServers).hostname],
+              services: config.spawner.networkPeers,
+            }),
+          },
+        }
+      : {}),
   });
   const hub = await createHub(config, { spawner, cookieSecret });
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.

@@ -164,6 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
       pids: int(env, 'BERTH_PIDS_LIMIT', 512),
       environment: parseEnvironment(env.BERTH_SPAWNER_ENVIRONMENT),
       pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_SECONDS', 30) * 1000,
+      isolation: env.BERTH_NETWORK_ISOLATION ?? 'per-server',
+      subnetPool: env.BERTH_SERVER_SUBNET_POOL ?? '10.213.0.0/16',
+      networkPeers: (env.BERTH_NETWORK_PEERS ?? 'proxy').split(',').filter(Boolean),
     },
     sessions: {
       maxAgeSeconds: int(env, 'BERTH_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600),

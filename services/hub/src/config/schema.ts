@@ -130,6 +130,15 @@ export const configSchema = z.strictObject({
     environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
     /** How often the hub asks the spawner whether running servers are still alive (JupyterHub's poll_interval). */
     pollIntervalMs: z.number().int().positive(),
+    /**
+     * `per-server`: each server gets its own internal network that only the proxy and the hub join, so servers
+     * cannot reach each other. `shared`: every server joins `network`.
+     */
+    isolation: z.enum(['per-server', 'shared']),
+    /** IPv4 range the /28 subnets of per-server networks come from. */
+    subnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/),
+    /** Compose services connected to every per-server network besides the hub (the proxy). */
+    networkPeers: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)),
   }),
   sessions: z.strictObject({
     /** Absolute lifetime of a login session. */

@@ -374,6 +374,7 @@ export class ServerManager {
         );
       }
       await this.#servers.setState(row.id, 'pending', { url, spawnerState: { ...state } });
+      await this.#spawner.reattach?.(state);
       const started = row.started ? new Date(row.started).getTime() : Date.now();
       const left = Math.max(started + this.#cfg.startTimeoutMs - Date.now(), 10_000);
       await this.#becomeReady(row.id, user, row.name, url, state, left, signal);
@@ -425,8 +426,10 @@ export class ServerManager {
       try {
         if (row.state === 'running') {
           const seen = await this.#spawner.status(row.spawner_state as SpawnerState);
-          if (seen.state === 'running') r.kept++;
-          else if (seen.state === 'unknown') r.unknown++;
+          if (seen.state === 'running') {
+            await this.#spawner.reattach?.(row.spawner_state as SpawnerState);
+            r.kept++;
+          } else if (seen.state === 'unknown') r.unknown++;
           else {
             await this.#reap(row, user, seen);
             r.reaped++;

@@ -118,6 +118,19 @@ describe('server lifecycle: reattach after a restart, and the poll loop', { time
     assert.deepEqual([...backend.keys()], [id]);
   });
 
+  test('kept servers are reattached (e.g. a recreated proxy reconnected to their network)', async () => {
+    await hub(new InMemorySpawner({ backend })).start(alice, '');
+    const spawner = new InMemorySpawner({ backend });
+    const reattached: unknown[] = [];
+    const withReattach = Object.assign(spawner, {
+      reattach: async (state: unknown) => {
+        reattached.push(state);
+      },
+    });
+    assert.equal((await hub(withReattach).sweep()).kept, 1);
+    assert.equal(reattached.length, 1);
+  });
+
   test('a server that died while the hub was down is cleaned up, shown stopped, and starts again', async () => {
     const first = hub(new InMemorySpawner({ backend }));
     const out = await first.start(alice, '');

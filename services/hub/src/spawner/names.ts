@@ -73,6 +73,14 @@ export function volumeName(prefix: string, user: string, serverName: string): st
   return `${prefix}-home-${userPart(user, serverName)}`;
 }
 
+/**
+ * `<prefix>-<user>[--<server>]-net`: a server's own network. Escaping never yields `-n`, so the suffix cannot
+ * collide with any container name.
+ */
+export function networkName(prefix: string, user: string, serverName: string): string {
+  return `${containerName(prefix, user, serverName)}-net`;
+}
+
 export interface ParsedName {
   readonly user: string;
   readonly serverName: string;

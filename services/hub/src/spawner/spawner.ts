@@ -67,6 +67,11 @@ export interface Spawner {
    * Rejects when the backend cannot be asked; an empty list means there are none.
    */
   list?(filter?: { user?: string; serverName?: string }): Promise<ManagedServer[]>;
+  /**
+   * Make a server the hub found running after a restart reachable again (e.g. reconnect a recreated proxy to
+   * its network). Idempotent. Optional capability.
+   */
+  reattach?(state: SpawnerState): Promise<void>;
 }
 
 export type SpawnErrorCode =

@@ -15,6 +15,17 @@ export interface DockerContainer {
   logs(options: { stdout: true; stderr: true; tail: number; follow: false }): Promise<Buffer>;
 }
 
+export interface DockerNetwork {
+  inspect(): Promise<{
+    readonly Id: string;
+    readonly Labels?: Record<string, string> | null;
+    readonly Containers?: Record<string, unknown>;
+  }>;
+  connect(options: { Container: string; EndpointConfig?: { Aliases?: string[] } }): Promise<unknown>;
+  disconnect(options: { Container: string; Force?: boolean }): Promise<unknown>;
+  remove(): Promise<unknown>;
+}
+
 export interface DockerClient {
   getImage(name: string): { inspect(): Promise<{ readonly Id: string }> };
   getVolume(name: string): {
@@ -24,4 +35,7 @@ export interface DockerClient {
   createContainer(options: Dockerode.ContainerCreateOptions): Promise<DockerContainer>;
   getContainer(idOrName: string): DockerContainer;
   listContainers(options: { all: boolean; filters: string }): Promise<Dockerode.ContainerInfo[]>;
+  /** Only with per-server networks (`serverNetworks`). */
+  createNetwork(options: Dockerode.NetworkCreateOptions): Promise<unknown>;
+  getNetwork(id: string): DockerNetwork;
 }

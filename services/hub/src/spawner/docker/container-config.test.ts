@@ -9,6 +9,7 @@ const options = resolveOptions({ docker, network: 'berth-users', deploymentId: '
 const plan = {
   containerName: 'berth-alice',
   volumeName: 'berth-home-alice',
+  network: 'berth-users',
   imageId: 'sha256:abc',
   labels: { 'org.berth.managed': 'true' },
   env: ['A=1'],

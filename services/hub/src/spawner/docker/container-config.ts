@@ -3,7 +3,7 @@
  * setting is visible in one place and unit-testable without an engine.
  */
 import type Dockerode from 'dockerode';
-import { containerName, volumeName } from '../names.ts';
+import { containerName, networkName, volumeName } from '../names.ts';
 import { SpawnError, type SpawnRequest } from '../spawner.ts';
 import { errorMessage } from './errors.ts';
 import { berthLabels, LABEL_PORT } from './labels.ts';
@@ -13,6 +13,10 @@ import { isValidImageRef } from './refs.ts';
 export interface ContainerPlan {
   readonly containerName: string;
   readonly volumeName: string;
+  /** The only network the container joins: the shared user network, or the server's own. */
+  readonly network: string;
+  /** Set with per-server networks: the server's own network, which start() creates. */
+  readonly networkName?: string;
   /** The image's ID, resolved just before, so a re-tag between check and create cannot swap the image. */
   readonly imageId: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -43,8 +47,11 @@ export function planContainer(o: ResolvedOptions, req: SpawnRequest): Omit<Conta
   if (names.volumeName.length > MAX_NAME) {
     throw new SpawnError('START_FAILED', 'user and server names are too long for Docker names once escaped');
   }
+  const own = o.serverNetworks ? networkName(o.prefix, req.user, req.serverName) : undefined;
   return {
     ...names,
+    network: own ?? o.network,
+    ...(own ? { networkName: own } : {}),
     labels: berthLabels({ deploymentId: o.deploymentId, user: req.user, serverName: req.serverName }),
     env: toEnvList(req.env),
     limits: resolveLimits(o.defaultLimits, req.limits),
@@ -108,7 +115,7 @@ export function containerCreateOptions(
       Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${o.tmpfsSize}` },
       Binds: [],
       Mounts: [{ Type: 'volume', Source: p.volumeName, Target: o.homeMountPath, ReadOnly: false }],
-      NetworkMode: o.network,
+      NetworkMode: p.network,
       PortBindings: {},
       PublishAllPorts: false,
       IpcMode: 'private',

@@ -3,7 +3,7 @@
  * Only Docker calls live here; lifecycle rules (single-flight, timeouts, readiness) are the hub's.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { volumeName } from '../names.ts';
+import { networkName, volumeName } from '../names.ts';
 import {
   type ManagedServer,
   SpawnError,
@@ -19,7 +19,8 @@ import { demuxLogs, lastLines } from './demux.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
-import { containerRef } from './refs.ts';
+import { containerRef, networkRef } from './refs.ts';
+import { connectPeers, ensureServerNetwork, removeServerNetwork } from './server-network.ts';
 
 /** A container of this deployment, as found by {@link DockerSpawner.list}. */
 export type { ManagedServer } from '../spawner.ts';
@@ -40,13 +41,21 @@ export class DockerSpawner implements Spawner {
   async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
     throwIfAborted(signal);
     const plan = planContainer(this.#o, req);
-    let state: SpawnerState = { containerName: plan.containerName, volumeName: plan.volumeName };
+    let state: SpawnerState = {
+      containerName: plan.containerName,
+      volumeName: plan.volumeName,
+      ...(plan.networkName ? { networkName: plan.networkName } : {}),
+    };
     let container: DockerContainer | undefined;
     try {
       const imageId = await this.#imageId(req.image);
       throwIfAborted(signal, state);
       await this.#ensureVolume(plan.volumeName, plan.labels);
       throwIfAborted(signal, state);
+      if (plan.networkName) {
+        await this.#ensureNetwork(plan.networkName, plan.labels);
+        throwIfAborted(signal, state);
+      }
       await this.#removeStale(plan.containerName);
       throwIfAborted(signal, state);
       container = await this.#docker.createContainer(containerCreateOptions(this.#o, { ...plan, imageId }));
@@ -76,7 +85,26 @@ export class DockerSpawner implements Spawner {
         ? new SpawnError('BACKEND_UNAVAILABLE', `stop: ${errorMessage(err)}`, state)
         : new Error(`stop: ${errorMessage(err)}`);
     });
-    if (!container) return;
+    if (container) await this.#stopContainer(container);
+    const net = networkRef(state);
+    if (net && this.#o.serverNetworks) {
+      await removeServerNetwork(this.#docker, net, this.#o.deploymentId).catch((err: unknown) => {
+        throw new Error(`remove network: ${errorMessage(err)}`);
+      });
+    }
+  }
+
+  /**
+   * Make a server found after a restart reachable again: with per-server networks, a recreated proxy or hub
+   * is not connected to the server's network yet. Idempotent; a no-op with the shared network.
+   */
+  async reattach(state: SpawnerState): Promise<void> {
+    const net = networkRef(state);
+    if (!net || !this.#o.serverNetworks) return;
+    await connectPeers(this.#docker, net, await this.#o.serverNetworks.peers());
+  }
+
+  async #stopContainer(container: DockerContainer): Promise<void> {
     await container.stop({ t: this.#o.stopTimeoutSeconds }).catch((err: unknown) => {
       if (!isNotFound(err) && statusCodeOf(err) !== 304) throw new Error(`stop: ${errorMessage(err)}`);
     });
@@ -137,7 +165,12 @@ export class DockerSpawner implements Spawner {
         serverName,
         running: info.State === 'running',
         url: port ? `http://${name}:${port}` : undefined,
-        state: { containerId: info.Id, containerName: name, volumeName: volume },
+        state: {
+          containerId: info.Id,
+          containerName: name,
+          volumeName: volume,
+          ...(this.#o.serverNetworks ? { networkName: networkName(this.#o.prefix, user, serverName) } : {}),
+        },
       });
     }
     return out;
@@ -167,6 +200,14 @@ export class DockerSpawner implements Spawner {
     } else if (isBerth(existing.Labels) && !isOurs(existing.Labels, this.#o.deploymentId)) {
       throw new SpawnError('START_FAILED', `volume ${name} belongs to another Berth deployment`);
     }
+  }
+
+  /** The server's own network, with the proxy and the hub connected to it. */
+  async #ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const opts = this.#o.serverNetworks;
+    if (!opts) return;
+    await ensureServerNetwork(this.#docker, name, labels, this.#o.deploymentId, opts.subnetPool);
+    await connectPeers(this.#docker, name, await opts.peers());
   }
 
   /** A stopped container of the same name left by an earlier run is removed, but only if it is ours. */

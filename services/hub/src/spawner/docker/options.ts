@@ -1,6 +1,7 @@
 /** DockerSpawner's options, their defaults and their validation. */
 import { assertValidPrefix } from '../names.ts';
 import type { DockerClient } from './client.ts';
+import { type NetworkPeer, parsePool } from './server-network.ts';
 
 export interface ResourceLimits {
   /** Memory limit in bytes; swap is set to the same value, so the container gets no swap. */
@@ -35,11 +36,26 @@ export interface DockerSpawnerOptions {
   /** json-file log rotation: size of one file (Docker syntax, e.g. '10m') and number of files. */
   readonly logMaxSize?: string;
   readonly logMaxFiles?: number;
+  /**
+   * One internal network per server instead of the shared `network`, so servers cannot reach each other.
+   * `peers` names the containers to connect to each server network (the proxy and the hub, with the DNS
+   * aliases servers use for them); it is asked at every start and reattach, since they change on recreation.
+   */
+  readonly serverNetworks?: ServerNetworkOptions;
 }
 
-export type ResolvedOptions = Required<Omit<DockerSpawnerOptions, 'defaultLimits'>> & {
+export interface ServerNetworkOptions {
+  readonly peers: () => Promise<readonly NetworkPeer[]>;
+  /** IPv4 range the /28 subnets of server networks are taken from. Default 10.213.0.0/16 (4096 servers). */
+  readonly subnetPool?: string;
+}
+
+export type ResolvedOptions = Required<Omit<DockerSpawnerOptions, 'defaultLimits' | 'serverNetworks'>> & {
   readonly defaultLimits: ResourceLimits;
+  readonly serverNetworks: Required<ServerNetworkOptions> | undefined;
 };
+
+export const DEFAULT_SUBNET_POOL = '10.213.0.0/16';
 
 export const DEFAULTS = {
   prefix: 'berth',
@@ -70,6 +86,7 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
     network: o.network,
     deploymentId: o.deploymentId,
     defaultLimits: { ...DEFAULTS.defaultLimits, ...o.defaultLimits },
+    serverNetworks: o.serverNetworks ? { subnetPool: DEFAULT_SUBNET_POOL, ...o.serverNetworks } : undefined,
   } as ResolvedOptions;
   check(typeof r.docker?.createContainer === 'function', 'docker', 'must be a Docker client');
   check(typeof r.network === 'string' && r.network !== '', 'network', 'must be a network name');
@@ -89,7 +106,15 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
   check(Number.isSafeInteger(r.earlyExitWindowMs) && r.earlyExitWindowMs >= 0, 'earlyExitWindowMs', '>= 0');
   check(/^\d+[kmg]?$/.test(r.logMaxSize), 'logMaxSize', "Docker size syntax, e.g. '10m'");
   check(isPositiveInteger(r.logMaxFiles), 'logMaxFiles', 'must be a positive integer');
-  const known = new Set([...Object.keys(DEFAULTS), 'docker', 'network', 'deploymentId']);
+  if (r.serverNetworks) {
+    check(typeof r.serverNetworks.peers === 'function', 'serverNetworks.peers', 'must be a function');
+    try {
+      parsePool(r.serverNetworks.subnetPool);
+    } catch (err) {
+      check(false, 'serverNetworks.subnetPool', (err as Error).message);
+    }
+  }
+  const known = new Set([...Object.keys(DEFAULTS), 'docker', 'network', 'deploymentId', 'serverNetworks']);
   for (const k of Object.keys(o)) check(known.has(k), k, 'unknown option');
   return Object.freeze(r);
 }

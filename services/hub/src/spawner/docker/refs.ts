@@ -24,3 +24,9 @@ export function containerRef(state: SpawnerState): string | null | undefined {
     return typeof name === 'string' && CONTAINER_NAME.test(name) ? name : null;
   return undefined;
 }
+
+/** The state's per-server network name, if it holds a well-formed one. */
+export function networkRef(state: SpawnerState): string | undefined {
+  const name = state.networkName;
+  return typeof name === 'string' && CONTAINER_NAME.test(name) && name.endsWith('-net') ? name : undefined;
+}

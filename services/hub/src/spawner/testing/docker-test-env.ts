@@ -116,6 +116,15 @@ export async function cleanup(docker: Dockerode, ns: TestNamespace): Promise<voi
       .getVolume(v.Name)
       .remove()
       .catch(() => undefined);
+  // Per-server networks the spawner made (disconnect what is left, e.g. test peers, first).
+  const nets = await docker.listNetworks({ filters: byDeployment }).catch(() => []);
+  for (const n of nets) {
+    const net = docker.getNetwork(n.Id);
+    const info = (await net.inspect().catch(() => undefined)) as { Containers?: object } | undefined;
+    for (const c of Object.keys(info?.Containers ?? {}))
+      await net.disconnect({ Container: c, Force: true }).catch(() => undefined);
+    await net.remove().catch(() => undefined);
+  }
   await docker
     .getNetwork(ns.network)
     .remove()

@@ -1,0 +1,128 @@
+/**
+ * Per-server networks: each server gets its own `internal` bridge network, which only the containers that must
+ * talk to it join (the proxy and the hub). Servers of different users share no network, so they cannot reach
+ * each other; and none of them shares a network with Postgres. Docker-specific, so it lives here.
+ */
+import { createHash } from 'node:crypto';
+import { SpawnError } from '../spawner.ts';
+import type { DockerClient } from './client.ts';
+import { errorMessage, isNotFound, statusCodeOf } from './errors.ts';
+import { isOurs } from './labels.ts';
+
+/** A container to connect to every server network, with the DNS names servers use for it there. */
+export interface NetworkPeer {
+  readonly container: string;
+  readonly aliases: readonly string[];
+}
+
+/** How many /28 blocks start() tries before it gives up on finding a free subnet. */
+const SUBNET_TRIES = 64;
+
+/** `10.213.0.0/16` → the /28 blocks it holds: base as a 32-bit number and how many blocks. */
+export function parsePool(cidr: string): { base: number; blocks: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const bits = m ? Number(m[5]) : -1;
+  if (!m || octets.some((o) => o > 255) || bits < 8 || bits > 28) {
+    throw new TypeError(`subnet pool ${JSON.stringify(cidr)}: expected an IPv4 CIDR from /8 to /28`);
+  }
+  const raw = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  const base = raw - (raw % size);
+  return { base, blocks: size / 16 };
+}
+
+function toCidr(n: number): string {
+  return `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')}/28`;
+}
+
+/** The subnets to try for a network, starting at a place derived from its name, so parallel spawns spread out. */
+export function candidateSubnets(pool: string, networkName: string, tries = SUBNET_TRIES): string[] {
+  const { base, blocks } = parsePool(pool);
+  const start = createHash('sha256').update(networkName).digest().readUInt32BE(0) % blocks;
+  const out: string[] = [];
+  for (let i = 0; i < Math.min(tries, blocks); i++) out.push(toCidr(base + ((start + i) % blocks) * 16));
+  return out;
+}
+
+/** Creates the server's network if it is missing; refuses one of that name that is not this deployment's. */
+export async function ensureServerNetwork(
+  docker: DockerClient,
+  name: string,
+  labels: Record<string, string>,
+  deploymentId: string,
+  pool: string,
+): Promise<void> {
+  const existing = await docker
+    .getNetwork(name)
+    .inspect()
+    .catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+  if (existing) {
+    if (!isOurs(existing.Labels, deploymentId)) {
+      throw new SpawnError('START_FAILED', `a network named ${name} exists and is not this deployment's`);
+    }
+    return;
+  }
+  let last = '';
+  for (const subnet of candidateSubnets(pool, name)) {
+    try {
+      await docker.createNetwork({
+        Name: name,
+        CheckDuplicate: true,
+        Driver: 'bridge',
+        Internal: true,
+        Labels: labels,
+        IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] },
+      });
+      return;
+    } catch (err) {
+      last = errorMessage(err);
+      // Another network holds this subnet (another deployment, or a parallel spawn): try the next block.
+      if (/overlap/i.test(last)) continue;
+      // A parallel start of the same server made it first.
+      if (statusCodeOf(err) === 409 || /already exists/i.test(last)) return;
+      throw err;
+    }
+  }
+  throw new SpawnError('START_FAILED', `no free subnet for ${name} in ${pool}: ${last}`);
+}
+
+/** Connects each peer; one already connected is fine. */
+export async function connectPeers(
+  docker: DockerClient,
+  name: string,
+  peers: readonly NetworkPeer[],
+): Promise<void> {
+  for (const peer of peers) {
+    await docker
+      .getNetwork(name)
+      .connect({ Container: peer.container, EndpointConfig: { Aliases: [...peer.aliases] } })
+      .catch((err: unknown) => {
+        if (statusCodeOf(err) === 403 && /already exists|already attached/i.test(errorMessage(err))) return;
+        throw err;
+      });
+  }
+}
+
+/** Disconnects whatever is still attached (the peers) and removes the network, if it is ours. Missing is fine. */
+export async function removeServerNetwork(
+  docker: DockerClient,
+  name: string,
+  deploymentId: string,
+): Promise<void> {
+  const net = docker.getNetwork(name);
+  const info = await net.inspect().catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+  if (!info || !isOurs(info.Labels, deploymentId)) return;
+  for (const container of Object.keys(info.Containers ?? {})) {
+    await net.disconnect({ Container: container, Force: true }).catch(() => undefined);
+  }
+  await net.remove().catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+}
