@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { BrowserClient, login, xsrfFrom } from '../../services/hub/src/testing/browser-client.ts';
 import { ComposeStack } from '../support/compose.ts';
 import { run } from '../support/exec.ts';
+import { jupyterApi, readFile, startServer, writeFile } from '../support/jupyter.ts';
 
 /**
  * The walking skeleton, end to end, on a real Docker engine: caddy (TLS) → proxy → hub → postgres, and a
@@ -30,36 +31,6 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
     if (!stack) return;
     if (process.env.BERTH_E2E_KEEP !== '1') await stack.down();
   });
-
-  /** A call JupyterLab would make: CORS-mode fetch with the server's XSRF cookie echoed in a header. */
-  function jupyterApi(c: BrowserClient, method: string, path: string, body?: unknown) {
-    const xsrf = decodeURIComponent(c.cookie('_xsrf') ?? '');
-    return c.request(method, path, {
-      headers: {
-        'sec-fetch-mode': 'cors',
-        'x-xsrftoken': xsrf,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  }
-
-  async function startServer(c: BrowserClient, user: string) {
-    const home = await c.get('/hub/home');
-    assert.equal(home.status, 200);
-    const res = await c.postForm('/hub/spawn', { _xsrf: xsrfFrom(home.body) });
-    // The spawn page waits until ready or shows progress; poll the pending page until it hands us over.
-    let last = res;
-    for (
-      let i = 0;
-      i < 120 && !last.hops.some((u) => new URL(u).pathname.startsWith(`/user/${user}/lab`));
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 1000));
-      last = await c.get(`/hub/spawn-pending/${user}`);
-    }
-    return last;
-  }
 
   it('serves only HTTPS: HTTP redirects, HSTS is sent', async () => {
     const plain = await fetch(`http://localhost:${stack.httpPort}/hub/login`, { redirect: 'manual' });
@@ -110,16 +81,7 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
   });
 
   it('keeps a file alice wrote across stop and start, and leaves no container after stop', async () => {
-    const lab = await alice.get('/user/alice/lab');
-    assert.equal(lab.status, 200);
-    const xsrf = decodeURIComponent(alice.cookie('_xsrf') ?? '');
-    assert.ok(xsrf, 'jupyter_server set its _xsrf cookie');
-    const put = await jupyterApi(alice, 'PUT', '/user/alice/api/contents/kept.txt', {
-      type: 'file',
-      format: 'text',
-      content: 'data that must survive',
-    });
-    assert.ok(put.status === 201 || put.status === 200, `PUT ${put.status} ${put.body.slice(0, 200)}`);
+    await writeFile(alice, 'alice', 'kept.txt', 'data that must survive');
 
     const home = await alice.get('/hub/home');
     const stop = await alice.postForm('/hub/stop', { _xsrf: xsrfFrom(home.body) });
@@ -131,13 +93,7 @@ describe('walking skeleton: docker compose up, log in, get a Jupyter server', { 
 
     const again = await startServer(alice, 'alice');
     assert.equal(again.status, 200);
-    const read = await jupyterApi(
-      alice,
-      'GET',
-      '/user/alice/api/contents/kept.txt?content=1&format=text&type=file',
-    );
-    assert.equal(read.status, 200, read.body.slice(0, 200));
-    assert.equal((JSON.parse(read.body) as { content: string }).content, 'data that must survive');
+    assert.equal(await readFile(alice, 'alice', 'kept.txt'), 'data that must survive');
   });
 
   it('mints an API token with the CLI that works against the REST API', async () => {
