@@ -80,6 +80,8 @@ describe('loadConfig', () => {
       BERTH_PROXY_API_PORT: '70000',
       BERTH_PROXY_HOST: 'bad host',
       BERTH_PROXY_DEFAULT_TARGET: 'ftp://hub:21',
+      BERTH_PROXY_ERROR_TARGET: 'http://user:pw@hub:8081/hub/error',
+      BERTH_PROXY_METRICS_PORT: '65536',
       BERTH_PROXY_HOST_ROUTING: 'maybe',
       BERTH_PROXY_LOG_LEVEL: 'loud',
       BERTH_PROXY_CONNECT_TIMEOUT_MS: '0',
@@ -100,12 +102,17 @@ describe('loadConfig', () => {
       BERTH_PROXY_PORT: '0',
       BERTH_PROXY_API_HOST: '127.0.0.1',
       BERTH_PROXY_DEFAULT_TARGET: 'http://hub:8081',
+      BERTH_PROXY_ERROR_TARGET: 'http://hub:8081/hub/error',
+      BERTH_PROXY_METRICS_PORT: '9102',
       BERTH_PROXY_HOST_ROUTING: 'TRUE',
       BERTH_PROXY_LOG_LEVEL: 'DEBUG',
     });
     assert.equal(config.port, 0);
     assert.equal(config.apiHost, '127.0.0.1');
     assert.equal(config.defaultTarget, 'http://hub:8081');
+    assert.equal(config.errorTarget, 'http://hub:8081/hub/error');
+    assert.equal(config.metricsPort, 9102);
+    assert.equal(config.metricsHost, '0.0.0.0');
     assert.equal(config.hostRouting, true);
     assert.equal(config.logLevel, 'debug');
   });

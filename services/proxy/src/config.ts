@@ -22,6 +22,8 @@ export interface ProxyConfig {
   readonly metricsHost: string;
   /** Target of the `/` route added at start-up, like CHP's --default-target. */
   readonly defaultTarget: string | undefined;
+  /** CHP's --error-target: where browsers' 404 and 503 pages come from (`<target>/<code>?url=…`). */
+  readonly errorTarget: string | undefined;
   /** Route on `/<hostname>/<path>` instead of `/<path>` (CHP's --host-routing), for per-user subdomains. */
   readonly hostRouting: boolean;
   readonly logLevel: LogLevel;
@@ -67,6 +69,7 @@ const KNOWN = new Set([
   'BERTH_PROXY_METRICS_PORT',
   'BERTH_PROXY_METRICS_HOST',
   'BERTH_PROXY_DEFAULT_TARGET',
+  'BERTH_PROXY_ERROR_TARGET',
   'BERTH_PROXY_HOST_ROUTING',
   'BERTH_PROXY_LOG_LEVEL',
   'BERTH_PROXY_CONNECT_TIMEOUT_MS',
@@ -95,7 +98,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     apiHost: hostname(env, 'BERTH_PROXY_API_HOST'),
     metricsPort: integer(env, 'BERTH_PROXY_METRICS_PORT', 8002, 0, 65535),
     metricsHost: hostname(env, 'BERTH_PROXY_METRICS_HOST'),
-    defaultTarget: defaultTarget(env),
+    defaultTarget: targetUrl(env, 'BERTH_PROXY_DEFAULT_TARGET'),
+    errorTarget: targetUrl(env, 'BERTH_PROXY_ERROR_TARGET'),
     hostRouting: boolean(env, 'BERTH_PROXY_HOST_ROUTING', false),
     logLevel: logLevel(env),
     connectTimeoutMs: integer(env, 'BERTH_PROXY_CONNECT_TIMEOUT_MS', 10_000, 1, DAY_MS),
@@ -172,11 +176,11 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
-function defaultTarget(env: Env): string | undefined {
-  const raw = value(env, 'BERTH_PROXY_DEFAULT_TARGET');
+function targetUrl(env: Env, name: string): string | undefined {
+  const raw = value(env, name);
   if (raw === undefined) return undefined;
   const parsed = parseTarget(raw);
-  if (!parsed.ok) throw new ConfigError('BERTH_PROXY_DEFAULT_TARGET', parsed.reason);
+  if (!parsed.ok) throw new ConfigError(name, parsed.reason);
   return raw;
 }
 

@@ -11,10 +11,11 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { AgentPool } from './agents.ts';
+import { createErrorResponder } from './error-target.ts';
 import { type Logger, logPath } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { resolveRoute } from './resolve.ts';
-import { handleClientError, sendJson, sendProxyError, sendRawError } from './responses.ts';
+import { handleClientError, sendJson, sendRawError } from './responses.ts';
 import type { Route, RouteTable } from './route-table.ts';
 import { WebSocketActivity } from './ws-activity.ts';
 
@@ -26,6 +27,7 @@ export interface PublicServerDeps {
   readonly log: Logger;
   readonly metrics: ProxyMetrics;
   readonly hostRouting: boolean;
+  readonly errorTarget: string | undefined;
   readonly connectTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
@@ -49,6 +51,12 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
     changeOrigin: false,
     connectTimeout: deps.connectTimeoutMs,
   });
+  const sendError = createErrorResponder({
+    errorTarget: deps.errorTarget,
+    agents,
+    timeoutMs: deps.connectTimeoutMs,
+    log,
+  });
   const activity = new WebSocketActivity(proxy, routes, deps.wsActivityIntervalMs);
   const upgraded = new WeakSet<Duplex>();
   activity.onUpgrade((socket) => {
@@ -61,7 +69,7 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
     const code = (err as NodeJS.ErrnoException).code;
     log.warn({ code, method: req.method, path: logPath(req.url) }, 'upstream unavailable');
     metrics.error('upstream');
-    if (res instanceof http.ServerResponse) sendProxyError(req, res, 503, UNAVAILABLE);
+    if (res instanceof http.ServerResponse) sendError(req, res, 503, UNAVAILABLE);
     else if (upgraded.has(res)) res.destroy();
     else sendRawError(res, 503, UNAVAILABLE);
   };
@@ -85,7 +93,7 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
     }
     if (resolved.kind === 'error') {
       metrics.error(resolved.status === 404 ? 'no_route' : 'bad_request');
-      sendProxyError(req, res, resolved.status, resolved.message);
+      sendError(req, res, resolved.status, resolved.message);
       metrics.request(resolved.status, (performance.now() - started) / 1000);
       return;
     }

@@ -16,6 +16,7 @@ export function testConfig(overrides: Partial<ProxyConfig> = {}): ProxyConfig {
     metricsPort: 0,
     metricsHost: '127.0.0.1',
     defaultTarget: undefined,
+    errorTarget: undefined,
     hostRouting: false,
     logLevel: 'silent',
     connectTimeoutMs: 2_000,
