@@ -34,9 +34,8 @@ export class ChpRouteTable implements RouteTable {
 
   async #call(method: string, path: string, body?: unknown, base = '/api/routes'): Promise<Response> {
     const url = `${this.#base}${base}${path.split('/').map(encodeURIComponent).join('/')}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
+    const send = () =>
+      fetch(url, {
         method,
         headers: {
           authorization: `token ${this.#token}`,
@@ -44,6 +43,14 @@ export class ChpRouteTable implements RouteTable {
         },
         body: body ? JSON.stringify(body) : null,
         signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    let res: Response;
+    try {
+      // Every call is idempotent (POST sets a route), so a connection error is retried once: after a proxy
+      // restart the first try often lands on a keep-alive connection the old process closed.
+      res = await send().catch((err: unknown) => {
+        if ((err as Error).name === 'TimeoutError') throw err;
+        return send();
       });
     } catch (err) {
       throw new ProxyApiError(`proxy API ${method} ${path} unreachable: ${(err as Error).message}`);

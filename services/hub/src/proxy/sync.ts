@@ -66,8 +66,7 @@ export class RouteSync {
   async #tick(): Promise<SyncOutcome> {
     let epoch: string | undefined;
     try {
-      // Once more at once: the first try after a proxy restart often lands on a dead keep-alive connection.
-      epoch = await this.#opts.probe().catch(() => this.#opts.probe());
+      epoch = await this.#opts.probe();
     } catch (err) {
       if (!this.#down)
         this.#opts.log.warn({ err: String(err) }, 'proxy unreachable; routes resync when it is back');
