@@ -83,6 +83,12 @@ describe('proxy restart: routes heal within seconds', { timeout: 900_000 }, () =
     });
     const healedMs = Date.now() - healthyAt;
     t.diagnostic(`healed ${healedMs} ms after the proxy answered health; statuses: ${seen.join(',')}`);
+    const logs = await stack.compose(['logs', '--timestamps', '--since', '2m', 'hub']);
+    for (const l of logs.stdout
+      .split('\n')
+      .filter((l) => /proxy|route/.test(l))
+      .slice(-6))
+      t.diagnostic(l);
     assert.ok(JSON.parse(ok.body).started, 'jupyter_server answered');
     assert.ok(healedMs <= 5_000, `healed after ${healedMs} ms; statuses seen: ${seen.join(',')}`);
     // Before healing, only the hub's JSON 503 for a server whose route is missing; never a redirect.
@@ -104,9 +110,18 @@ describe('proxy restart: routes heal within seconds', { timeout: 900_000 }, () =
       (await stack.fetch(`${stack.base}/_chp_healthz`)).status === 200 ? true : undefined,
     );
     // At once, before the hub's probe (1 s) has necessarily run: the hub's fallback must not bounce us around.
+    const healthyAt = Date.now();
     const lab = await alice.get('/user/alice/lab');
     const paths = lab.hops.map((u) => new URL(u).pathname);
-    t.diagnostic(`${paths.length} hops: ${paths.join(' → ')}`);
+    t.diagnostic(`${paths.length} hops in ${Date.now() - healthyAt} ms: ${paths.join(' → ')}`);
+    await until('alice reachable', 20_000, async () => ((await status()).status === 200 ? true : undefined));
+    t.diagnostic(`alice's API answered ${Date.now() - healthyAt} ms after health`);
+    const logs = await stack.compose(['logs', '--timestamps', '--since', '1m', 'hub']);
+    for (const l of logs.stdout
+      .split('\n')
+      .filter((l) => /proxy|route/.test(l))
+      .slice(-6))
+      t.diagnostic(l);
     assert.equal(lab.status, 200, `ended ${lab.status} at ${lab.url}: ${paths.join(' → ')}`);
     assert.match(lab.body, /JupyterLab|jupyter-config-data/);
     const counts = new Map<string, number>();

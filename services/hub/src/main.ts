@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const poller = setInterval(sweep, config.spawner.pollIntervalMs);
   await hub.app.listen({ host: config.bind.host, port: config.bind.port });
   // Routes: reconciled now, every 5 s, and within a second of the proxy restarting (a new epoch).
-  const probe = new ChpRouteTable({ ...config.proxy, timeoutMs: 2_000 });
+  const probe = new ChpRouteTable({ ...config.proxy, timeoutMs: 1_000 });
   const routeSync = new RouteSync({
     probe: () => probe.epoch(),
     reconcile: () => hub.ctx.lifecycle.reconcileRoutes(),
