@@ -11,15 +11,30 @@ import https from 'node:https';
  */
 export const UPSTREAM_IDLE_MS = 4_000;
 
+/** TLS toward https targets: the CA to verify them with, and a client certificate for mutual TLS. */
+export interface AgentTls {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+}
+
 export class AgentPool {
   readonly #agents = new Map<string, http.Agent>();
+  readonly #tls: AgentTls;
+
+  constructor(tls: AgentTls = {}) {
+    this.#tls = tls;
+  }
 
   /** The agent for `target`'s origin, created on first use. */
   forTarget(target: URL): http.Agent {
     let agent = this.#agents.get(target.origin);
     if (agent === undefined) {
       const options = { keepAlive: true, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' as const };
-      agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+      agent =
+        target.protocol === 'https:'
+          ? new https.Agent({ ...options, ...definedOnly(this.#tls) })
+          : new http.Agent(options);
       this.#agents.set(target.origin, agent);
     }
     return agent;
@@ -41,4 +56,12 @@ export class AgentPool {
     for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
   }
+}
+
+function definedOnly(tls: AgentTls): { ca?: string; cert?: string; key?: string } {
+  const out: { ca?: string; cert?: string; key?: string } = {};
+  if (tls.ca !== undefined) out.ca = tls.ca;
+  if (tls.cert !== undefined) out.cert = tls.cert;
+  if (tls.key !== undefined) out.key = tls.key;
+  return out;
 }

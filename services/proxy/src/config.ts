@@ -10,6 +10,22 @@ import { parseTarget } from './target.ts';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** PEM material read from files at start. Keys are Secrets: they print as [redacted]. */
+export interface ApiTls {
+  readonly cert: string;
+  readonly key: Secret;
+  /** With a client CA, every API client must present a certificate it signed (mutual TLS). */
+  readonly clientCa: string | undefined;
+}
+
+export interface TargetTls {
+  /** CAs that https targets' certificates must chain to (instead of the system's). */
+  readonly ca: string | undefined;
+  /** The client certificate presented to https targets that ask for one (mutual TLS). */
+  readonly cert: string | undefined;
+  readonly key: Secret | undefined;
+}
+
 export interface ProxyConfig {
   /** The REST API's token. Required: the proxy never runs open. */
   readonly authToken: Secret;
@@ -17,6 +33,10 @@ export interface ProxyConfig {
   readonly host: string;
   readonly apiPort: number;
   readonly apiHost: string;
+  /** Serve the REST API over TLS, optionally requiring client certificates (CHP's --api-ssl-*). */
+  readonly apiTls: ApiTls | undefined;
+  /** TLS toward https targets: their CA and this proxy's client certificate (CHP's --client-ssl-*). */
+  readonly targetTls: TargetTls | undefined;
   /** Prometheus metrics listener (`GET /metrics`), like CHP's --metrics-port. */
   readonly metricsPort: number;
   readonly metricsHost: string;
@@ -67,6 +87,12 @@ const KNOWN = new Set([
   'BERTH_PROXY_API_PORT',
   'BERTH_PROXY_API_HOST',
   'BERTH_PROXY_METRICS_PORT',
+  'BERTH_PROXY_API_TLS_CERT_FILE',
+  'BERTH_PROXY_API_TLS_KEY_FILE',
+  'BERTH_PROXY_API_TLS_CLIENT_CA_FILE',
+  'BERTH_PROXY_TARGET_TLS_CA_FILE',
+  'BERTH_PROXY_TARGET_TLS_CERT_FILE',
+  'BERTH_PROXY_TARGET_TLS_KEY_FILE',
   'BERTH_PROXY_METRICS_HOST',
   'BERTH_PROXY_DEFAULT_TARGET',
   'BERTH_PROXY_ERROR_TARGET',
@@ -96,6 +122,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     host: hostname(env, 'BERTH_PROXY_HOST'),
     apiPort: integer(env, 'BERTH_PROXY_API_PORT', 8001, 0, 65535),
     apiHost: hostname(env, 'BERTH_PROXY_API_HOST'),
+    apiTls: apiTls(env, readFile),
+    targetTls: targetTls(env, readFile),
     metricsPort: integer(env, 'BERTH_PROXY_METRICS_PORT', 8002, 0, 65535),
     metricsHost: hostname(env, 'BERTH_PROXY_METRICS_HOST'),
     defaultTarget: targetUrl(env, 'BERTH_PROXY_DEFAULT_TARGET'),
@@ -148,6 +176,52 @@ function authToken(env: Env, readFile: (path: string) => string): Secret {
     throw new ConfigError(source, 'the token must be printable ASCII without whitespace');
   }
   return new Secret(token);
+}
+
+function pem(env: Env, name: string, readFile: (path: string) => string): string | undefined {
+  const file = value(env, name);
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(name, `cannot read ${JSON.stringify(file)} (${code})`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new ConfigError(name, `${JSON.stringify(file)} is not a PEM file`);
+  return text;
+}
+
+function apiTls(env: Env, readFile: (path: string) => string): ApiTls | undefined {
+  const cert = pem(env, 'BERTH_PROXY_API_TLS_CERT_FILE', readFile);
+  const key = pem(env, 'BERTH_PROXY_API_TLS_KEY_FILE', readFile);
+  const clientCa = pem(env, 'BERTH_PROXY_API_TLS_CLIENT_CA_FILE', readFile);
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) {
+      throw new ConfigError(
+        'BERTH_PROXY_API_TLS_CLIENT_CA_FILE',
+        'needs BERTH_PROXY_API_TLS_CERT_FILE and _KEY_FILE',
+      );
+    }
+    return undefined;
+  }
+  if (cert === undefined) throw new ConfigError('BERTH_PROXY_API_TLS_CERT_FILE', 'set it with the key file');
+  if (key === undefined)
+    throw new ConfigError('BERTH_PROXY_API_TLS_KEY_FILE', 'set it with the certificate file');
+  return Object.freeze({ cert, key: new Secret(key), clientCa });
+}
+
+function targetTls(env: Env, readFile: (path: string) => string): TargetTls | undefined {
+  const ca = pem(env, 'BERTH_PROXY_TARGET_TLS_CA_FILE', readFile);
+  const cert = pem(env, 'BERTH_PROXY_TARGET_TLS_CERT_FILE', readFile);
+  const key = pem(env, 'BERTH_PROXY_TARGET_TLS_KEY_FILE', readFile);
+  if ((cert === undefined) !== (key === undefined)) {
+    const missing =
+      cert === undefined ? 'BERTH_PROXY_TARGET_TLS_CERT_FILE' : 'BERTH_PROXY_TARGET_TLS_KEY_FILE';
+    throw new ConfigError(missing, 'the client certificate and its key go together');
+  }
+  if (ca === undefined && cert === undefined) return undefined;
+  return Object.freeze({ ca, cert, key: key === undefined ? undefined : new Secret(key) });
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

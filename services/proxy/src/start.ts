@@ -1,6 +1,7 @@
 /** The composition root: builds the route table, both listeners and their wiring. No request logic lives here. */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AgentPool } from './agents.ts';
 import { createApiHandler } from './api.ts';
@@ -40,7 +41,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const log = options.logger ?? createLogger(config.logLevel);
   const epoch = { id: randomUUID(), started: new Date() };
   const routes = new RouteTable();
-  const agents = new AgentPool();
+  const agents = new AgentPool({
+    ca: config.targetTls?.ca,
+    cert: config.targetTls?.cert,
+    key: config.targetTls?.key?.reveal(),
+  });
   routes.onRemoved((route) => {
     const origin = new URL(route.target).origin;
     if (!routes.usesOrigin(origin)) agents.release(origin);
@@ -49,9 +54,27 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
 
   const metrics = new ProxyMetrics();
   const publicServer = createPublicServer({ ...config, routes, agents, log, metrics });
-  const api = http.createServer(
-    createApiHandler({ routes, checkToken: createTokenCheck(config.authToken), log, epoch, metrics }),
-  );
+  const apiHandler = createApiHandler({
+    routes,
+    checkToken: createTokenCheck(config.authToken),
+    log,
+    epoch,
+    metrics,
+  });
+  const tls = config.apiTls;
+  // With a client CA, the TLS handshake itself refuses a client without a certificate it signed.
+  const api: Listener = tls
+    ? https.createServer(
+        {
+          cert: tls.cert,
+          key: tls.key.reveal(),
+          ...(tls.clientCa === undefined
+            ? {}
+            : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+        },
+        apiHandler,
+      )
+    : http.createServer(apiHandler);
   metrics.bind({
     routes: () => routes.size,
     openSockets: () =>
@@ -65,7 +88,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   api.requestTimeout = API_REQUEST_TIMEOUT_MS;
   api.headersTimeout = Math.min(config.headersTimeoutMs, API_REQUEST_TIMEOUT_MS);
 
-  const servers = [publicServer.server, api, metricsServer];
+  const servers: Listener[] = [publicServer.server, api, metricsServer];
   try {
     await listen(publicServer.server, config.port, config.host);
     await listen(api, config.apiPort, config.apiHost);
@@ -92,7 +115,9 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   };
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<void> {
+type Listener = http.Server | https.Server;
+
+function listen(server: Listener, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host }, () => {
@@ -103,7 +128,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 }
 
 /** Close gracefully: idle keep-alive connections now, busy ones after `graceMs`. */
-function closeServer(server: http.Server, graceMs: number): Promise<void> {
+function closeServer(server: Listener, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) {
       resolve();

@@ -13,6 +13,8 @@ export function testConfig(overrides: Partial<ProxyConfig> = {}): ProxyConfig {
     host: '127.0.0.1',
     apiPort: 0,
     apiHost: '127.0.0.1',
+    apiTls: undefined,
+    targetTls: undefined,
     metricsPort: 0,
     metricsHost: '127.0.0.1',
     defaultTarget: undefined,
