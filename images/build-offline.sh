@@ -3,7 +3,7 @@
 #
 #   bash images/build-offline.sh [options] [IMAGE...]      (npm run images:offline -- [options] [IMAGE...])
 #
-# IMAGE: base node postgres caddy singleuser hub proxy app (app = hub + proxy). Default: all, in that order.
+# IMAGE: base node postgres caddy singleuser openldap hub proxy app (app = hub + proxy). Default: all, in that order.
 # Options:
 #   --force, -f     rebuild the selected images even if they exist and are up to date
 #   --no-app        do not build berth/hub:dev and berth/proxy:dev
@@ -12,7 +12,7 @@
 #   --verbose, -v   stream docker build output (it always goes to images/.cache/logs/)
 #   --help, -h      this text
 #
-# Third-party images (base, node, postgres, caddy, singleuser) are skipped when present and built from
+# Third-party images (base, node, postgres, caddy, singleuser, openldap) are skipped when present and built from
 # the current images/<name>/ files; hub and proxy are always rebuilt (the layer cache makes that cheap).
 set -euo pipefail
 
@@ -32,9 +32,10 @@ IMG_NODE_BUILD=berth/node:22-build
 IMG_POSTGRES=berth/postgres:15
 IMG_CADDY=berth/caddy:2
 IMG_SINGLEUSER=berth/singleuser:lab
+IMG_OPENLDAP=berth/openldap:2.5
 IMG_HUB=berth/hub:dev
 IMG_PROXY=berth/proxy:dev
-ALL_NAMES=(base node postgres caddy singleuser hub proxy)
+ALL_NAMES=(base node postgres caddy singleuser openldap hub proxy)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
 WANT=()
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     app) WANT+=(hub proxy) ;;
-    base|node|postgres|caddy|singleuser|hub|proxy) WANT+=("$1") ;;
+    base|node|postgres|caddy|singleuser|openldap|hub|proxy) WANT+=("$1") ;;
     *) echo "unknown image: $1 (expected one of: ${ALL_NAMES[*]} app)" >&2; exit 2 ;;
   esac
   shift
@@ -356,6 +357,7 @@ wanted node && build_node
 wanted postgres && build_kit_image postgres "$IMG_POSTGRES"
 wanted caddy && build_kit_image caddy "$IMG_CADDY"
 wanted singleuser && build_singleuser
+wanted openldap && build_kit_image openldap "$IMG_OPENLDAP"
 
 [ "$WRITE_ENV" = 1 ] && write_env
 
