@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { applyAccessAtStart } from './auth/apply-access.ts';
-import { accessSets, buildAuthenticators } from './auth/build.ts';
+import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
 import type { Config } from './config/schema.ts';
@@ -41,7 +41,8 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const db = createDatabase(config.database.url);
   const users = new UsersRepo(db);
   // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.
-  const authenticators = buildAuthenticators(config.auth, { local: users });
+  const authenticators = buildAuthenticators(config.auth, { local: users, publicUrl: config.publicUrl });
+  const sealer = buildSealer(config.auth);
   await migrateToLatest(db);
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
@@ -55,6 +56,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     sets,
     repo: access,
     log: log.child({ component: 'login' }),
+    sealer,
   });
   const sessions = new SessionsRepo(db);
   const tokens = new TokensRepo(db);

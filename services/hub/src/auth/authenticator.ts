@@ -1,3 +1,5 @@
+import type { CallbackInput } from './oidc/oidc-authenticator.ts';
+
 /**
  * The Authenticator contract. An authenticator only answers "who is this, and in which groups?"; the closed
  * login pipeline (login-pipeline.ts) owns every rule about who may enter and who is an admin.
@@ -11,7 +13,7 @@ export interface PasswordInput {
   readonly password: string;
 }
 
-export type AuthInput = PasswordInput;
+export type AuthInput = PasswordInput | CallbackInput;
 
 /** Why a login was refused. Only `unavailable` is shown differently to the user (a 503 page). */
 export type AuthFailure =

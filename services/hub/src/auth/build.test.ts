@@ -14,14 +14,14 @@ const ldapEnv = {
   BERTH_LDAP_URL: 'ldaps://ldap.example.org',
   BERTH_LDAP_BIND_DN_TEMPLATE: 'uid={username},ou=people,dc=example,dc=org',
 };
-const local = { byName: async () => undefined };
+const deps = { local: { byName: async () => undefined }, publicUrl: 'https://hub.example.org' };
 
 describe('authenticator configuration is checked at boot', () => {
   it('defaults to local accounts only', () => {
     const c = loadConfig(env);
     assert.deepEqual(c.auth.authenticators, ['local']);
     assert.deepEqual(
-      buildAuthenticators(c.auth, { local }).map((a) => a.kind),
+      buildAuthenticators(c.auth, deps).map((a) => a.kind),
       ['local'],
     );
   });
@@ -29,13 +29,13 @@ describe('authenticator configuration is checked at boot', () => {
   it('enables several authenticators in order', () => {
     const c = loadConfig(ldapEnv);
     assert.deepEqual(
-      buildAuthenticators(c.auth, { local }).map((a) => a.kind),
+      buildAuthenticators(c.auth, deps).map((a) => a.kind),
       ['local', 'ldap'],
     );
   });
 
   const refuses = (patch: Record<string, string | undefined>, name: RegExp) =>
-    assert.throws(() => buildAuthenticators(loadConfig({ ...ldapEnv, ...patch }).auth, { local }), name);
+    assert.throws(() => buildAuthenticators(loadConfig({ ...ldapEnv, ...patch }).auth, deps), name);
 
   it('names the setting of every mistake', () => {
     refuses({ BERTH_LDAP_URL: undefined }, /BERTH_LDAP_URL/);

@@ -5,12 +5,17 @@ import type { AccessSets } from './access-policy.ts';
 import type { Authenticator } from './authenticator.ts';
 import { LdapAuthenticator, LdapConfigError } from './ldap/ldap-authenticator.ts';
 import { type LocalAccounts, LocalAuthenticator } from './local/local-authenticator.ts';
+import { OidcAuthenticator } from './oidc/oidc-authenticator.ts';
+import { StateSealer } from './state-crypto.ts';
 
 /**
  * The enabled authenticators, in configuration order. Anything that cannot work throws a ConfigError naming
  * the setting, so the hub stops at boot: an authenticator is never silently skipped.
  */
-export function buildAuthenticators(auth: Config['auth'], deps: { local: LocalAccounts }): Authenticator[] {
+export function buildAuthenticators(
+  auth: Config['auth'],
+  deps: { local: LocalAccounts; publicUrl: string },
+): Authenticator[] {
   return auth.authenticators.map((kind): Authenticator => {
     switch (kind) {
       case 'local':
@@ -25,6 +30,17 @@ export function buildAuthenticators(auth: Config['auth'], deps: { local: LocalAc
           if (err instanceof LdapConfigError) throw new ConfigError(err.message);
           throw err;
         }
+      }
+      case 'oidc': {
+        const o = auth.oidc;
+        if (!o) throw new ConfigError('BERTH_OIDC_ISSUER: required when oidc is enabled');
+        const ca = o.caFile ? readPem(o.caFile, 'BERTH_OIDC_CA_FILE') : undefined;
+        const { caFile: _, ...rest } = o;
+        return new OidcAuthenticator({
+          ...rest,
+          redirectUri: new URL('/hub/oidc/callback', deps.publicUrl).href,
+          ...(ca ? { ca } : {}),
+        });
       }
     }
     throw new ConfigError(`BERTH_AUTHENTICATORS: unknown authenticator ${JSON.stringify(kind)}`);
@@ -47,4 +63,22 @@ function readPem(file: string, setting: string): string {
     throw new ConfigError(`${setting}: ${file} holds no PEM certificate`);
   }
   return pem;
+}
+
+/** The auth state sealer from BERTH_AUTH_STATE_KEY_FILE; required by authenticators that keep secrets (oidc). */
+export function buildSealer(auth: Config['auth']): StateSealer | undefined {
+  if (!auth.authStateKeyFile) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(auth.authStateKeyFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `BERTH_AUTH_STATE_KEY_FILE: cannot read ${auth.authStateKeyFile}: ${(err as NodeJS.ErrnoException).code}`,
+    );
+  }
+  try {
+    return new StateSealer(text);
+  } catch (err) {
+    throw new ConfigError(`BERTH_AUTH_STATE_KEY_FILE: ${(err as Error).message}`);
+  }
 }

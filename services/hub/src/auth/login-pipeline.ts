@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { AccessRepo } from '../db/access-repo.ts';
 import type { UserRow } from '../db/schema.ts';
 import { type AccessSets, isAllowed, isBlocked, nextAdmin, type Subject } from './access-policy.ts';
-import type { Authenticator, AuthFailure, AuthOutcome } from './authenticator.ts';
+import type { Authenticator, AuthFailure, AuthInput, AuthOutcome } from './authenticator.ts';
 import { acceptablePassword, loggable, normalizeUsername } from './normalize.ts';
+import type { StateSealer } from './state-crypto.ts';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: UserRow; readonly authenticator: string }
@@ -15,8 +16,8 @@ export interface LoginPipelineDeps {
   readonly sets: AccessSets;
   readonly repo: AccessRepo;
   readonly log: Logger;
-  /** Seals auth state for storage (encryption at rest); auth state is dropped when absent. */
-  readonly sealState?: (state: Readonly<Record<string, unknown>>) => string;
+  /** Encrypts auth state at rest; without it, auth state is not stored. */
+  readonly sealer?: StateSealer | undefined;
 }
 
 /**
@@ -32,6 +33,11 @@ export class LoginPipeline {
 
   get authenticators(): readonly Authenticator[] {
     return this.#d.authenticators;
+  }
+
+  /** A user's stored auth state, decrypted; undefined when absent or sealed with a key that is gone. */
+  openState(sealed: string | null | undefined): Record<string, unknown> | undefined {
+    return sealed && this.#d.sealer ? this.#d.sealer.open(sealed) : undefined;
   }
 
   /** The shared login form: each password authenticator in order until one accepts. */
@@ -58,6 +64,19 @@ export class LoginPipeline {
       'login failed',
     );
     return { ok: false, reason: unavailable ? 'unavailable' : 'invalid' };
+  }
+
+  /** A redirect-based authenticator's callback (OIDC): authenticate, then the same checks as the form. */
+  async loginWithCallback(a: Authenticator, input: AuthInput): Promise<LoginResult> {
+    const outcome = await this.#authenticate(a, () => a.authenticate(input));
+    if (!outcome.ok) {
+      this.#d.log.info(
+        { event: 'login.failed', authenticator: a.kind, reason: outcome.reason, detail: outcome.detail },
+        'login failed',
+      );
+      return { ok: false, reason: outcome.reason };
+    }
+    return this.admit(a.kind, outcome);
   }
 
   /** Run one authenticator; a throw is "unavailable", logged without the input. */
@@ -108,7 +127,7 @@ export class LoginPipeline {
     const current = { admin: existing?.admin ?? false, byConfig: existing?.admin_by_config ?? false };
     const next = nextAdmin(current, sets, subject);
     const admin = next.admin || outcome.admin === true;
-    const sealed = outcome.authState && this.#d.sealState ? this.#d.sealState(outcome.authState) : undefined;
+    const sealed = outcome.authState && this.#d.sealer ? this.#d.sealer.seal(outcome.authState) : undefined;
     const user = await repo.recordLogin(name, {
       admin,
       adminByConfig: next.byConfig,

@@ -82,6 +82,17 @@ const AUTH_ENV: Record<string, string> = {
   'auth.ldap.groups.nameAttribute': 'BERTH_LDAP_GROUP_NAME_ATTRIBUTE',
   'auth.ldap.connectTimeoutMs': 'BERTH_LDAP_CONNECT_TIMEOUT_SECONDS',
   'auth.ldap.timeoutMs': 'BERTH_LDAP_TIMEOUT_SECONDS',
+  'auth.oidc.displayName': 'BERTH_OIDC_DISPLAY_NAME',
+  'auth.oidc.issuer': 'BERTH_OIDC_ISSUER',
+  'auth.oidc.clientId': 'BERTH_OIDC_CLIENT_ID',
+  'auth.oidc.clientSecret': 'BERTH_OIDC_CLIENT_SECRET',
+  'auth.oidc.scopes': 'BERTH_OIDC_SCOPES',
+  'auth.oidc.usernameClaim': 'BERTH_OIDC_USERNAME_CLAIM',
+  'auth.oidc.groupsClaim': 'BERTH_OIDC_GROUPS_CLAIM',
+  'auth.oidc.caFile': 'BERTH_OIDC_CA_FILE',
+  'auth.oidc.timeoutMs': 'BERTH_OIDC_TIMEOUT_SECONDS',
+  'auth.oidc.logoutAtIdp': 'BERTH_OIDC_LOGOUT_AT_IDP',
+  'auth.authStateKeyFile': 'BERTH_AUTH_STATE_KEY_FILE',
 };
 
 function authFromEnv(env: Env) {
@@ -90,6 +101,11 @@ function authFromEnv(env: Env) {
   const ldapSet = Object.keys(env).find((k) => k.startsWith('BERTH_LDAP_') && env[k]);
   if (ldapSet && !ldapEnabled) {
     throw new ConfigError(`${ldapSet} is set, but ldap is not in BERTH_AUTHENTICATORS`);
+  }
+  const oidcEnabled = authenticators.includes('oidc');
+  const oidcSet = Object.keys(env).find((k) => k.startsWith('BERTH_OIDC_') && env[k]);
+  if (oidcSet && !oidcEnabled) {
+    throw new ConfigError(`${oidcSet} is set, but oidc is not in BERTH_AUTHENTICATORS`);
   }
   return {
     authenticators: authenticators.length ? authenticators : ['local'],
@@ -121,6 +137,21 @@ function authFromEnv(env: Env) {
           timeoutMs: int(env, 'BERTH_LDAP_TIMEOUT_SECONDS', 10) * 1000,
         }
       : undefined,
+    oidc: oidcEnabled
+      ? {
+          displayName: env.BERTH_OIDC_DISPLAY_NAME || 'single sign-on',
+          issuer: env.BERTH_OIDC_ISSUER ?? '',
+          clientId: env.BERTH_OIDC_CLIENT_ID ?? '',
+          clientSecret: fromFileOrEnv(env, 'BERTH_OIDC_CLIENT_SECRET') ?? '',
+          scopes: (env.BERTH_OIDC_SCOPES || 'openid profile email groups').split(/[\s,]+/).filter(Boolean),
+          usernameClaim: env.BERTH_OIDC_USERNAME_CLAIM || 'preferred_username',
+          groupsClaim: env.BERTH_OIDC_GROUPS_CLAIM || 'groups',
+          caFile: opt(env.BERTH_OIDC_CA_FILE),
+          timeoutMs: int(env, 'BERTH_OIDC_TIMEOUT_SECONDS', 10) * 1000,
+          logoutAtIdp: bool(env, 'BERTH_OIDC_LOGOUT_AT_IDP', true),
+        }
+      : undefined,
+    authStateKeyFile: opt(env.BERTH_AUTH_STATE_KEY_FILE),
   };
 }
 

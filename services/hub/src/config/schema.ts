@@ -57,6 +57,22 @@ export const ldapSchema = z
     }
   });
 
+/** OpenID Connect login (docs/authentication.md). */
+export const oidcSchema = z.strictObject({
+  displayName: z.string().min(1).max(64),
+  issuer: url,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
+    .refine((s) => s.includes('openid'), 'must include openid'),
+  usernameClaim: z.string().min(1),
+  groupsClaim: z.string().min(1),
+  caFile: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive(),
+  logoutAtIdp: z.boolean(),
+});
+
 const userName = z.string().regex(USERNAME_RE, 'not a valid user name');
 const groupName = z.string().min(1).max(256);
 
@@ -64,7 +80,7 @@ const groupName = z.string().min(1).max(256);
 export const authSchema = z
   .strictObject({
     /** Enabled authenticators, in the order a login form tries them. */
-    authenticators: z.array(z.enum(['local', 'ldap'])).min(1),
+    authenticators: z.array(z.enum(['local', 'ldap', 'oidc'])).min(1),
     allowAll: z.boolean(),
     allowedUsers: z.array(userName),
     blockedUsers: z.array(userName),
@@ -74,10 +90,23 @@ export const authSchema = z
     /** At start, end the sessions and delete the tokens of users the configuration no longer allows. */
     revokeDisallowed: z.boolean(),
     ldap: ldapSchema.optional(),
+    oidc: oidcSchema.optional(),
+    /** Keys that encrypt auth state at rest (auth/state-crypto.ts); required with oidc. */
+    authStateKeyFile: z.string().min(1).optional(),
   })
   .superRefine((a, ctx) => {
     if (new Set(a.authenticators).size !== a.authenticators.length) {
       ctx.addIssue({ code: 'custom', path: ['authenticators'], message: 'an authenticator is listed twice' });
+    }
+    if (a.authenticators.includes('oidc') && !a.oidc) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'required when oidc is enabled' });
+    }
+    if (a.authenticators.includes('oidc') && !a.authStateKeyFile) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authStateKeyFile'],
+        message: 'oidc keeps refresh tokens, which are stored only encrypted: set a key file',
+      });
     }
     if (a.authenticators.includes('ldap') && !a.ldap) {
       ctx.addIssue({ code: 'custom', path: ['ldap', 'url'], message: 'required when ldap is enabled' });

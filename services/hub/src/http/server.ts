@@ -8,6 +8,7 @@ import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
 import { tokensRoutes } from '../api/tokens.ts';
 import { usersRoutes } from '../api/users.ts';
+import { oidcRoutes } from '../auth/oidc/routes.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
@@ -93,6 +94,7 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     tokensRoutes,
     activityRoutes,
     oauthRoutes,
+    oidcRoutes,
     webRoutes,
   ]) {
     routes(app, deps);

@@ -31,7 +31,19 @@ ${body}
 </html>`.value;
 }
 
-export function loginPage(opts: { xsrf: string; next: string; error?: string; username?: string }): string {
+export interface LoginProvider {
+  readonly name: string;
+  readonly href: string;
+}
+
+export function loginPage(opts: {
+  xsrf: string;
+  next: string;
+  error?: string;
+  username?: string;
+  /** One "Sign in with …" button per OIDC provider, beside the form (local and LDAP share the form). */
+  providers?: readonly LoginProvider[];
+}): string {
   return layout(
     'Sign in',
     html`<section class="card narrow">
@@ -46,6 +58,7 @@ export function loginPage(opts: { xsrf: string; next: string; error?: string; us
     <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
     <button type="submit">Sign in</button>
   </form>
+  ${opts.providers?.length ? html`<div class="providers">${opts.providers.map((p) => html`<a class="button secondary" href="${p.href}">Sign in with ${p.name}</a>`)}</div>` : ''}
 </section>`,
   );
 }

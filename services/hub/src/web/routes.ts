@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
+import { idpLogoutUrl, oidcButtons } from '../auth/oidc/routes.ts';
 import { hasScope } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { sessionIdentity } from '../http/auth.ts';
@@ -39,7 +40,9 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   app.get('/hub/login', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
     const next = safeNext(req.query.next);
     if (await sessionIdentity(ctx, req)) return reply.redirect(next, 302);
-    return reply.type('text/html').send(loginPage({ xsrf: xsrfFor(req, reply), next }));
+    return reply
+      .type('text/html')
+      .send(loginPage({ xsrf: xsrfFor(req, reply), next, providers: oidcButtons(ctx, next) }));
   });
 
   app.post(
@@ -71,6 +74,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
               xsrf: xsrfFor(req, reply),
               next,
               username: typed,
+              providers: oidcButtons(ctx, next),
               error: down
                 ? 'The login service is unavailable right now. Please try again in a few minutes.'
                 : 'Invalid username or password.',
@@ -91,10 +95,13 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
 
   async function logout(req: FastifyRequest, reply: FastifyReply) {
     const secret = readSessionSecret(req);
+    const session = secret ? await ctx.sessions.find(hashToken(secret), new Date()) : undefined;
     // Deleting the session cascades to every OAuth token its servers were issued.
     if (secret) await ctx.sessions.delete(hashToken(secret));
     clearSessionCookie(reply, secureCookies);
-    return reply.redirect('/hub/login', 302);
+    // Users who came through an IdP are logged out there too, when it offers it.
+    const idp = session ? await idpLogoutUrl(ctx, session.userId) : undefined;
+    return reply.redirect(idp ?? '/hub/login', 302);
   }
   app.post('/hub/logout', { preHandler: async (req) => xsrf.verify(req) }, logout);
   // Single-user servers send the browser here with a GET after clearing their own cookie.

@@ -73,6 +73,7 @@ export class LdapAuthenticator implements Authenticator {
   }
 
   async authenticate(input: AuthInput): Promise<AuthOutcome> {
+    if (input.kind !== 'password') return refused('invalid');
     const { username, password } = input;
     // Defense in depth: the pipeline already refuses these before any authenticator runs.
     if (!username || username.length > MAX_RAW_USERNAME || username.includes('\0')) return refused('invalid');

@@ -21,6 +21,7 @@ export class LocalAuthenticator implements Authenticator {
   }
 
   async authenticate(input: AuthInput): Promise<AuthOutcome> {
+    if (input.kind !== 'password') return refused('invalid');
     const row = await this.#accounts.byName(input.username);
     const ok = await verifyPassword(input.password, row?.password_hash ?? (await dummyHash()));
     if (!row?.password_hash || !ok) return refused('invalid');

@@ -1,0 +1,191 @@
+import * as client from 'openid-client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { Authenticator, AuthInput, AuthOutcome } from '../authenticator.ts';
+import { refused } from '../authenticator.ts';
+
+export interface OidcOptions {
+  /** Shown on the login button: "Sign in with <displayName>". */
+  readonly displayName: string;
+  /** Exactly the issuer discovery returns. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `<public url>/hub/oidc/callback`, registered at the IdP. */
+  readonly redirectUri: string;
+  readonly scopes: readonly string[];
+  readonly usernameClaim: string;
+  readonly groupsClaim: string;
+  /** PEM CA(s) for the IdP's https, besides the system CAs. */
+  readonly ca?: string;
+  readonly timeoutMs: number;
+  /** Log out at the IdP too, when it offers an end_session_endpoint. */
+  readonly logoutAtIdp: boolean;
+}
+
+/** What one login attempt keeps between the redirect and the callback (in a signed, short-lived cookie). */
+export interface OidcFlow {
+  readonly state: string;
+  readonly nonce: string;
+  readonly verifier: string;
+  readonly next: string;
+}
+
+export interface CallbackInput {
+  readonly kind: 'callback';
+  /** The full callback URL as the IdP sent the browser to it. */
+  readonly url: URL;
+  /** Undefined when the flow cookie is missing or forged. */
+  readonly flow: OidcFlow | undefined;
+}
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * OpenID Connect login (openid-client 6): discovery, authorization code with PKCE S256, state and nonce, the
+ * id_token checked against the issuer's JWKS, audience and issuer. Groups come from the id_token, or from
+ * userinfo when the id_token lacks the claim. Refresh and id tokens go into auth state (encrypted at rest).
+ */
+export class OidcAuthenticator implements Authenticator {
+  readonly kind = 'oidc';
+  readonly accepts = 'callback';
+  readonly displayName: string;
+  readonly redirectUri: string;
+  readonly #o: OidcOptions;
+  readonly #fetch: Fetch;
+  readonly #agent: Agent | undefined;
+  #config: Promise<client.Configuration> | undefined;
+
+  constructor(options: OidcOptions) {
+    this.#o = options;
+    this.displayName = options.displayName;
+    this.redirectUri = options.redirectUri;
+    this.#agent = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
+    const agent = this.#agent;
+    this.#fetch = (url, init) => {
+      const signal = AbortSignal.any(
+        [AbortSignal.timeout(options.timeoutMs), init.signal].filter((s): s is AbortSignal => !!s),
+      );
+      if (!agent) return fetch(url, { ...init, signal });
+      return undiciFetch(url, {
+        ...(init as object),
+        signal,
+        dispatcher: agent,
+      }) as unknown as Promise<Response>;
+    };
+  }
+
+  /** Discovery, once; a failure is retried at the next login. */
+  #discover(): Promise<client.Configuration> {
+    this.#config ??= client
+      .discovery(
+        new URL(this.#o.issuer),
+        this.#o.clientId,
+        { redirect_uris: [this.#o.redirectUri], response_types: ['code'] },
+        client.ClientSecretPost(this.#o.clientSecret),
+        { [client.customFetch]: this.#fetch as client.CustomFetch },
+      )
+      .then((c) => {
+        c[client.customFetch] = this.#fetch as client.CustomFetch;
+        return c;
+      })
+      .catch((err: unknown) => {
+        this.#config = undefined;
+        throw err;
+      });
+    return this.#config;
+  }
+
+  /** Where to send the browser, and what to remember until it comes back. Throws when the IdP is down. */
+  async begin(next: string): Promise<{ url: URL; flow: OidcFlow }> {
+    const config = await this.#discover();
+    const flow: OidcFlow = {
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      verifier: client.randomPKCECodeVerifier(),
+      next,
+    };
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: this.#o.redirectUri,
+      scope: this.#o.scopes.join(' '),
+      state: flow.state,
+      nonce: flow.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge_method: 'S256',
+    });
+    return { url, flow };
+  }
+
+  async authenticate(input: AuthInput): Promise<AuthOutcome> {
+    if (input.kind !== 'callback') return refused('invalid');
+    if (!input.flow) return refused('invalid', 'no login in progress (missing or forged flow cookie)');
+    let config: client.Configuration;
+    try {
+      config = await this.#discover();
+    } catch (err) {
+      return refused('unavailable', describe(err));
+    }
+    try {
+      const tokens = await client.authorizationCodeGrant(config, input.url, {
+        pkceCodeVerifier: input.flow.verifier,
+        expectedState: input.flow.state,
+        expectedNonce: input.flow.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      if (!claims) return refused('invalid', 'no id_token');
+      let groupsClaim: unknown = claims[this.#o.groupsClaim];
+      let username: unknown = claims[this.#o.usernameClaim];
+      if (groupsClaim === undefined || username === undefined) {
+        const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        groupsClaim ??= info[this.#o.groupsClaim];
+        username ??= info[this.#o.usernameClaim];
+      }
+      if (typeof username !== 'string' || username === '') {
+        return refused('invalid', `no ${this.#o.usernameClaim} claim`);
+      }
+      const groups = Array.isArray(groupsClaim)
+        ? groupsClaim.filter((g): g is string => typeof g === 'string')
+        : [];
+      const authState: Record<string, unknown> = { sub: claims.sub, id_token: tokens.id_token };
+      if (tokens.refresh_token) authState.refresh_token = tokens.refresh_token;
+      return { ok: true, username, groups, authState };
+    } catch (err) {
+      return isProtocolError(err) ? refused('invalid', describe(err)) : refused('unavailable', describe(err));
+    }
+  }
+
+  /** The IdP's logout URL, when it has one and logging out there is on. */
+  async endSessionUrl(idTokenHint: string | undefined, postLogoutRedirect: string): Promise<URL | undefined> {
+    if (!this.#o.logoutAtIdp) return undefined;
+    try {
+      const config = await this.#discover();
+      if (!config.serverMetadata().end_session_endpoint) return undefined;
+      return client.buildEndSessionUrl(config, {
+        post_logout_redirect_uri: postLogoutRedirect,
+        client_id: this.#o.clientId,
+        ...(idTokenHint ? { id_token_hint: idTokenHint } : {}),
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent?.close();
+  }
+}
+
+/** Errors where the IdP or the response said no (state, nonce, code, audience...), as opposed to "down". */
+function isProtocolError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return (
+    e?.name === 'ResponseBodyError' ||
+    e?.name === 'AuthorizationResponseError' ||
+    (typeof e?.code === 'string' && e.code.startsWith('OAUTH_'))
+  );
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { code?: unknown; error?: unknown };
+  return `${e?.name ?? 'Error'}${e?.code ? ` ${String(e.code)}` : ''}${e?.error ? ` ${String(e.error)}` : ''}: ${String(e?.message ?? '').slice(0, 200)}`;
+}
