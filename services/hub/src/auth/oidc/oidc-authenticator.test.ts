@@ -26,6 +26,21 @@ describe('OIDC login against a real OpenID Provider (oidc-provider over https, r
   let h: Harness;
   let agent: Agent;
   let key: string;
+  let keyFile: string;
+  /** The same provider and key, other settings: for the wrong-issuer and wrong-client cases. */
+  const hubWith = (patch: Record<string, string>) =>
+    startHarness({
+      env: {
+        BERTH_AUTHENTICATORS: 'oidc',
+        BERTH_ALLOWED_GROUPS: 'researchers',
+        BERTH_OIDC_ISSUER: op.issuer,
+        BERTH_OIDC_CLIENT_ID: 'berth',
+        BERTH_OIDC_CLIENT_SECRET: 'berth-client-secret-for-tests-only',
+        BERTH_OIDC_CA_FILE: op.ca.caFile,
+        BERTH_AUTH_STATE_KEY_FILE: keyFile,
+        ...patch,
+      },
+    });
 
   before(async () => {
     op = await startTestProvider(
@@ -36,12 +51,17 @@ describe('OIDC login against a real OpenID Provider (oidc-provider over https, r
           redirect_uris: [CALLBACK],
           post_logout_redirect_uris: ['http://127.0.0.1/hub/login'],
         },
+        {
+          client_id: 'other',
+          client_secret: 'other-client-secret-for-tests-only',
+          redirect_uris: [CALLBACK],
+        },
       ],
       ACCOUNTS,
     );
     agent = new Agent({ connect: { ca: op.ca.ca } });
     key = randomBytes(32).toString('hex');
-    const keyFile = join(op.ca.dir, 'auth-state.key');
+    keyFile = join(op.ca.dir, 'auth-state.key');
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
     h = await startHarness({
       env: {
@@ -184,6 +204,39 @@ describe('OIDC login against a real OpenID Provider (oidc-provider over https, r
     const res = await callback(replay, query);
     assert.equal(res.status, 403);
     assert.equal(replay.cookie('berth-session'), undefined);
+  });
+
+  it('refuses a code issued to another client (audience) and creates no user', async () => {
+    const other = await hubWith({
+      BERTH_OIDC_CLIENT_ID: 'other',
+      BERTH_OIDC_CLIENT_SECRET: 'other-client-secret-for-tests-only',
+    });
+    try {
+      // The browser starts at the hub configured as `other`, but the code comes from a flow for `berth`.
+      const c = new BrowserClient(other.base);
+      await c.request('GET', '/hub/oidc/login');
+      const stolen = await atIdp(await begin(new BrowserClient(h.base)), 'dave');
+      const q = new URLSearchParams(stolen);
+      const flow = other.hub.app.unsignCookie(decodeURIComponent(c.cookie(FLOW) ?? ''));
+      assert.ok(flow.valid && flow.value);
+      q.set('state', JSON.parse(flow.value).state);
+      const res = await c.request('GET', `/hub/oidc/callback?${q}`);
+      assert.equal(res.status, 403);
+      assert.equal(await other.hub.ctx.users.byName('dave'), undefined);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses an issuer that is not exactly the one configured', async () => {
+    const wrong = await hubWith({ BERTH_OIDC_ISSUER: op.issuer.replace('127.0.0.1', 'localhost') });
+    try {
+      const res = await new BrowserClient(wrong.base).request('GET', '/hub/oidc/login');
+      assert.equal(res.status, 503, 'discovery answered for another issuer: no login starts');
+      assert.equal(res.headers.get('location'), null);
+    } finally {
+      await wrong.close();
+    }
   });
 
   it('logs out at the IdP too', async () => {

@@ -61,9 +61,11 @@ export const oidcRoutes: RouteModule = (app, { ctx, secureCookies }) => {
     try {
       begun = await oidc.begin(safeNext(req.query.next));
     } catch (err) {
+      // Down, too slow, or discovery answered for another issuer (code OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED).
+      const e = err as Error & { code?: unknown };
       ctx.log.warn(
-        { event: 'auth.unavailable', authenticator: 'oidc', error: (err as Error)?.name },
-        'IdP down',
+        { event: 'auth.unavailable', authenticator: 'oidc', error: e?.name, code: e?.code },
+        'OIDC login cannot start',
       );
       return unavailable(reply);
     }
