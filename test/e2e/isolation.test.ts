@@ -260,6 +260,32 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       assert.equal(client.stdout.trim(), 'open');
     });
 
+    it('streams spawn progress as server-sent events through caddy and the proxy', async () => {
+      const r = await stack.berth(['token', 'create', 'bob', '--note', 'progress']);
+      const auth = { authorization: `token ${r.stdout.trim()}` };
+      const stop = await stack.fetch(`${stack.base}/hub/api/users/bob/server`, {
+        method: 'DELETE',
+        headers: auth,
+      });
+      assert.equal(stop.status, 204);
+      const start = await stack.fetch(`${stack.base}/hub/api/users/bob/server`, {
+        method: 'POST',
+        headers: auth,
+      });
+      assert.ok([201, 202].includes(start.status), `start ${start.status}`);
+      const res = await stack.fetch(`${stack.base}/hub/api/users/bob/server/progress`, { headers: auth });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const events = (await res.text())
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6)) as { progress: number; ready?: boolean; url?: string });
+      const last = events.at(-1);
+      assert.equal(last?.ready, true, JSON.stringify(events));
+      assert.equal(last?.url, '/user/bob/');
+      b = await containerOf('bob');
+    });
+
     it("cannot reach another user's server, by name or by address; the proxy can", async () => {
       const host = (await runOk('docker', ['inspect', '-f', '{{.Name}}', b])).stdout
         .trim()
@@ -278,6 +304,7 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       assert.equal(r.code, 0, r.stderr);
       for (const line of r.stdout.trim().split('\n')) assert.match(line, / closed /, line);
       // Bob's server is up and reachable for the proxy, which joins every server network.
+      await bob.get('/user/bob/lab'); // a new server instance: a new OAuth round trip first
       const own = await jupyterApi(bob, 'GET', '/user/bob/api/status');
       assert.equal(own.status, 200);
     });

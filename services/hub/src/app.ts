@@ -84,6 +84,9 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
       pids: config.spawner.pids,
       adminEnv: config.spawner.environment,
       slowSpawnMs: parts.slowSpawnMs ?? 10_000,
+      concurrentSpawnLimit: config.spawner.concurrentSpawnLimit,
+      activeServerLimit: config.spawner.activeServerLimit,
+      serversPerUserLimit: config.spawner.serversPerUserLimit,
     },
   });
   const ctx: HubContext = {

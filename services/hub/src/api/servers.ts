@@ -35,6 +35,10 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const out = await ctx.lifecycle.start(user, serverName);
     if (out.status === 'ready') return reply.code(201).send(serverModel(user, out.server, false));
     if (out.status === 'pending') return reply.code(202).send();
+    if (out.status === 'refused') {
+      if (out.retryAfterSeconds !== undefined) reply.header('retry-after', String(out.retryAfterSeconds));
+      throw new HubError(out.code === 'USER_SERVER_LIMIT' ? 'BAD_REQUEST' : 'TOO_MANY_REQUESTS', out.message);
+    }
     throw new HubError('SPAWN_FAILED', `spawn failed (${out.code}): ${out.message}`);
   }
 

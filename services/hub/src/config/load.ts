@@ -198,6 +198,9 @@ export function loadConfig(env: Env = process.env): Config {
       isolation: env.BERTH_NETWORK_ISOLATION ?? 'per-server',
       subnetPool: env.BERTH_SERVER_SUBNET_POOL ?? '10.213.0.0/16',
       networkPeers: (env.BERTH_NETWORK_PEERS ?? 'proxy').split(',').filter(Boolean),
+      concurrentSpawnLimit: int(env, 'BERTH_CONCURRENT_SPAWN_LIMIT', 20),
+      activeServerLimit: int(env, 'BERTH_ACTIVE_SERVER_LIMIT', 0),
+      serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),
     },
     sessions: {
       maxAgeSeconds: int(env, 'BERTH_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600),

@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
+import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
 import { tokensRoutes } from '../api/tokens.ts';
@@ -91,6 +92,7 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     rootRoutes,
     usersRoutes,
     serversRoutes,
+    progressRoutes,
     tokensRoutes,
     activityRoutes,
     oauthRoutes,

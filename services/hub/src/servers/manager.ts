@@ -31,12 +31,44 @@ export interface LifecycleConfig {
   readonly adminEnv: Readonly<Record<string, string>>;
   /** How long a start request waits before answering "pending" (JupyterHub's slow_spawn_timeout). */
   readonly slowSpawnMs: number;
+  /** Spawns in flight at once before new ones are refused with 429 (JupyterHub's concurrent_spawn_limit). 0: none. */
+  readonly concurrentSpawnLimit?: number;
+  /** Servers running or starting, over all users, before new ones are refused with 429. 0: none. */
+  readonly activeServerLimit?: number;
+  /** Servers (default and named) one user may have running or starting at once. 0: none. */
+  readonly serversPerUserLimit?: number;
 }
 
 export type StartOutcome =
   | { readonly status: 'ready'; readonly server: ServerRow }
   | { readonly status: 'pending' }
-  | { readonly status: 'failed'; readonly code: string; readonly message: string };
+  | { readonly status: 'failed'; readonly code: string; readonly message: string }
+  | {
+      readonly status: 'refused';
+      readonly code: 'TOO_MANY_SPAWNS' | 'ACTIVE_SERVER_LIMIT' | 'USER_SERVER_LIMIT';
+      readonly message: string;
+      /** For 429s: when to try again. */
+      readonly retryAfterSeconds?: number;
+    };
+
+/** One step of a spawn, in JupyterHub's progress event shape (served as server-sent events). */
+export interface ProgressEvent {
+  readonly progress: number;
+  readonly message: string;
+  readonly ready?: boolean;
+  readonly failed?: boolean;
+  /** With `ready`: where the server is, e.g. /user/alice/. */
+  readonly url?: string;
+}
+
+type Refusal = StartOutcome & { readonly status: 'refused' };
+
+interface Flight {
+  promise: Promise<StartOutcome>;
+  readonly abort: AbortController;
+  readonly events: ProgressEvent[];
+  readonly waiters: Set<() => void>;
+}
 
 export type StopOutcome = { readonly status: 'stopped' } | { readonly status: 'not-running' };
 
@@ -81,7 +113,7 @@ export class ServerManager {
   readonly #routes: RouteTable;
   readonly #cfg: LifecycleConfig;
   readonly #log: Logger;
-  readonly #inflight = new Map<string, { promise: Promise<StartOutcome>; abort: AbortController }>();
+  readonly #inflight = new Map<string, Flight>();
   readonly #stopping = new Map<string, Promise<StopOutcome>>();
   readonly #failures = new Map<string, SpawnFailure>();
   readonly #waitReady: (o: WaitOptions) => Promise<ReadyOutcome>;
@@ -133,15 +165,118 @@ export class ServerManager {
     if (this.#stopping.has(key)) await this.#stopping.get(key);
     let flight = this.#inflight.get(key);
     if (!flight) {
-      const abort = new AbortController();
-      const promise = this.#spawn(user, name, abort.signal).finally(() => this.#inflight.delete(key));
-      flight = { promise, abort };
-      this.#inflight.set(key, flight);
+      // The concurrency check comes last, with no await between it and registering the flight.
+      const refused = (await this.#checkActiveLimits(user, name)) ?? this.#checkConcurrency();
+      if (refused) {
+        this.#fail(key, refused.code, refused.message);
+        return refused;
+      }
+      // Checked again after the awaits above, so two callers cannot both start a flight.
+      flight = this.#inflight.get(key) ?? this.#fly(key, (signal) => this.#spawn(user, name, signal));
     }
     const timer = new Promise<StartOutcome>((r) =>
       setTimeout(() => r({ status: 'pending' }), this.#cfg.slowSpawnMs).unref(),
     );
     return Promise.race([flight.promise, timer]);
+  }
+
+  /** Registers an in-flight start; its progress events end with a ready or failed event. */
+  #fly(key: string, run: (signal: AbortSignal) => Promise<StartOutcome>): Flight {
+    const abort = new AbortController();
+    const events: ProgressEvent[] = [{ progress: 0, message: 'Server requested' }];
+    const flight: Flight = {
+      promise: Promise.resolve({ status: 'pending' }),
+      abort,
+      events,
+      waiters: new Set(),
+    };
+    this.#inflight.set(key, flight);
+    const promise = run(abort.signal)
+      .then((out) => {
+        this.#emit(flight, finalEvent(out));
+        return out;
+      })
+      .finally(() => this.#inflight.delete(key));
+    flight.promise = promise;
+    return flight;
+  }
+
+  #emit(flight: Flight | undefined, event: ProgressEvent): void {
+    if (!flight) return;
+    flight.events.push(event);
+    for (const wake of flight.waiters) wake();
+    flight.waiters.clear();
+  }
+
+  #step(user: Owner, name: string, progress: number, message: string): void {
+    this.#emit(this.#inflight.get(this.#key(user, name)), { progress, message });
+  }
+
+  #checkConcurrency(): Refusal | undefined {
+    const limit = this.#cfg.concurrentSpawnLimit ?? 0;
+    if (limit === 0 || this.#inflight.size < limit) return undefined;
+    return {
+      status: 'refused',
+      code: 'TOO_MANY_SPAWNS',
+      message: `${this.#inflight.size} servers are starting; try again in a moment`,
+      retryAfterSeconds: Math.max(1, Math.round(this.#cfg.slowSpawnMs / 1000)),
+    };
+  }
+
+  /** Refuses a new start over the per-user or global limit of active servers; undefined when it may go ahead. */
+  async #checkActiveLimits(user: Owner, name: string): Promise<Refusal | undefined> {
+    const { activeServerLimit = 0, serversPerUserLimit = 0 } = this.#cfg;
+    if (serversPerUserLimit > 0) {
+      const mine = (await this.#servers.forUser(user.id)).filter((r) => r.name !== name);
+      if (mine.length >= serversPerUserLimit) {
+        return {
+          status: 'refused',
+          code: 'USER_SERVER_LIMIT',
+          message: `${user.name} already has ${mine.length} servers; stop one first (limit ${serversPerUserLimit})`,
+        };
+      }
+    }
+    if (activeServerLimit > 0) {
+      const active = (await this.#servers.all()).length;
+      if (active >= activeServerLimit) {
+        return {
+          status: 'refused',
+          code: 'ACTIVE_SERVER_LIMIT',
+          message: `the hub is at its limit of ${activeServerLimit} active servers; try again later`,
+          retryAfterSeconds: 60,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The progress of a server's start, as JupyterHub's event stream has it: every step so far, then each new
+   * one, ending with `ready` or `failed`. A running server yields one ready event; a failed last start, one
+   * failed event. Yields nothing when the server is neither starting, running nor failed.
+   */
+  async *progress(user: Owner, name: string): AsyncGenerator<ProgressEvent> {
+    const key = this.#key(user, name);
+    const flight = this.#inflight.get(key);
+    if (!flight) {
+      const row = await this.#servers.find(user.id, name);
+      if (row?.state === 'running') {
+        yield finalEvent({ status: 'ready', server: row }, serverPrefix(user.name, name));
+        return;
+      }
+      const failure = this.#failures.get(key);
+      if (failure) yield { progress: 100, failed: true, message: `Spawn failed: ${failure.message}` };
+      return;
+    }
+    let i = 0;
+    for (;;) {
+      while (i < flight.events.length) {
+        const ev = flight.events[i++] as ProgressEvent;
+        yield ev.ready ? { ...ev, url: serverPrefix(user.name, name) } : ev;
+        if (ev.ready || ev.failed) return;
+      }
+      await new Promise<void>((wake) => flight.waiters.add(wake));
+    }
   }
 
   /** Wait for an in-flight start to settle (used by tests and the progress page). */
@@ -161,6 +296,7 @@ export class ServerManager {
       row = await this.#servers.claim(user.id, name);
       if (!row) return this.#fail(key, 'CONFLICT', 'server record is busy; try again');
     }
+    this.#step(user, name, 10, 'Creating the server token and OAuth client');
     const token = newSecret();
     const prefix = serverPrefix(user.name, name);
     const clientId = decodeURIComponent(oauthClientId(user.name, name));
@@ -196,6 +332,7 @@ export class ServerManager {
         adminEnv: this.#cfg.adminEnv,
       });
       log.info({ image: this.#cfg.image }, 'spawning');
+      this.#step(user, name, 30, 'Starting the container');
       const started = await this.#spawner.start(
         {
           user: user.name,
@@ -209,6 +346,7 @@ export class ServerManager {
       );
       state = started.state;
       await this.#servers.setState(row.id, 'pending', { url: started.url, spawnerState: { ...state } });
+      this.#step(user, name, 60, 'Container started; waiting for the server to answer');
       await this.#becomeReady(row.id, user, name, started.url, state, this.#cfg.startTimeoutMs, signal);
       const final = await this.#servers.find(user.id, name);
       return final ? { status: 'ready', server: final } : this.#fail(key, 'CONFLICT', 'server vanished');
@@ -336,12 +474,10 @@ export class ServerManager {
    * an in-flight start, so a user who asks meanwhile joins it and stop() cancels it.
    */
   #resume(row: ServerRow, user: Owner, found: ManagedServer | undefined): void {
-    const key = this.#key(user, row.name);
-    const abort = new AbortController();
-    const promise = this.#finishPending(row, user, found, abort.signal).finally(() =>
-      this.#inflight.delete(key),
+    const flight = this.#fly(this.#key(user, row.name), (signal) =>
+      this.#finishPending(row, user, found, signal),
     );
-    this.#inflight.set(key, { promise, abort });
+    this.#emit(flight, { progress: 50, message: 'The hub restarted; checking on the server' });
   }
 
   async #finishPending(
@@ -485,5 +621,17 @@ export class ServerManager {
       this.#log.info({ added: diff.add.length, removed: diff.remove.length }, 'proxy routes reconciled');
     }
     return { added: diff.add.length, removed: diff.remove.length };
+  }
+}
+
+/** The last event of a start: ready with the server's URL, or failed with why. */
+function finalEvent(out: StartOutcome, url?: string): ProgressEvent {
+  switch (out.status) {
+    case 'ready':
+      return { progress: 100, ready: true, message: 'Server ready', ...(url ? { url } : {}) };
+    case 'pending':
+      return { progress: 100, failed: true, message: 'The server could not be checked on; try again' };
+    default:
+      return { progress: 100, failed: true, message: `Spawn failed: ${out.message}` };
   }
 }

@@ -19,7 +19,7 @@ export interface Harness {
 
 /** A real hub on a real Postgres, with a spawner and route table that need no Docker. */
 export async function startHarness(
-  opts: { spawner?: Spawner; env?: Record<string, string> } = {},
+  opts: { spawner?: Spawner; env?: Record<string, string>; slowSpawnMs?: number } = {},
 ): Promise<Harness> {
   const pg: StartedPostgreSqlContainer = await startPostgres();
   const config = loadConfig({
@@ -39,7 +39,7 @@ export async function startHarness(
     routes,
     cookieSecret: 'a'.repeat(64),
     log: pino({ level: config.logLevel }),
-    slowSpawnMs: 5_000,
+    slowSpawnMs: opts.slowSpawnMs ?? 5_000,
   });
   const base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -104,8 +104,12 @@ export function pendingPage(viewer: Viewer, xsrf: string, target: string): strin
     'Starting',
     html`<section class="card">
   <h1>Your server is starting</h1>
-  <p class="progress" role="status">This page refreshes until it is ready, then takes you there.</p>
-  <meta http-equiv="refresh" content="2;url=${target}">
+  <div id="spawn-progress" data-progress-url="/hub/api/users/${encodeURIComponent(viewer.name)}/server/progress?_xsrf=${encodeURIComponent(xsrf)}">
+    <progress max="100" value="0"></progress>
+    <p class="progress progress-message" role="status">This page refreshes until it is ready, then takes you there.</p>
+  </div>
+  <noscript><meta http-equiv="refresh" content="2;url=${target}"></noscript>
+  <script src="/hub/static/spawn-pending.js" defer></script>
   <p><a href="/hub/home">Back to home</a></p>
 </section>`,
     viewer,

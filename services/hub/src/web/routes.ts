@@ -10,6 +10,7 @@ import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { safeNext } from './next-url.ts';
 import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './pages.ts';
+import { SPAWN_PENDING_JS } from './spawn-pending-script.ts';
 import { BERTH_CSS } from './styles.ts';
 
 type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
@@ -29,6 +30,12 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
 
   app.get('/hub/static/berth.css', async (_req, reply) =>
     reply.type('text/css').header('cache-control', 'public, max-age=3600').send(BERTH_CSS),
+  );
+  app.get('/hub/static/spawn-pending.js', async (_req, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(SPAWN_PENDING_JS),
   );
   app.get('/', async (_req, reply) => reply.redirect('/hub/', 302));
   app.get('/hub', async (_req, reply) => reply.redirect('/hub/', 302));
@@ -132,7 +139,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
     const id = await requireLogin(req, reply);
     if (!id) return reply;
     const out = await ctx.lifecycle.start(id.user, '');
-    if (out.status === 'failed') return reply.redirect('/hub/home', 303);
+    if (out.status === 'failed' || out.status === 'refused') return reply.redirect('/hub/home', 303);
     return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(id.user.name)}`, 303);
   });
 

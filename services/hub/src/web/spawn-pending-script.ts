@@ -1,0 +1,32 @@
+/**
+ * The spawn-pending page's script, served at /hub/static/spawn-pending.js (CSP is `script-src 'self'`, so no
+ * inline script). It follows the progress event stream and goes to the server when it is ready. Messages are
+ * set with textContent only. Without JavaScript, the page's <noscript> refresh does the same, more slowly.
+ */
+export const SPAWN_PENDING_JS = `'use strict';
+(function () {
+  var box = document.getElementById('spawn-progress');
+  if (!box || !window.EventSource) return;
+  var bar = box.querySelector('progress');
+  var text = box.querySelector('.progress-message');
+  var source = new EventSource(box.getAttribute('data-progress-url'));
+  source.onmessage = function (e) {
+    var ev;
+    try { ev = JSON.parse(e.data); } catch (err) { return; }
+    if (typeof ev.progress === 'number' && bar) bar.value = ev.progress;
+    if (typeof ev.message === 'string' && text) text.textContent = ev.message;
+    if (ev.ready) {
+      source.close();
+      window.location.assign(typeof ev.url === 'string' && ev.url.charAt(0) === '/' ? ev.url : '/hub/home');
+    } else if (ev.failed) {
+      source.close();
+      box.classList.add('failed');
+      setTimeout(function () { window.location.assign('/hub/home'); }, 3000);
+    }
+  };
+  source.onerror = function () {
+    source.close();
+    setTimeout(function () { window.location.reload(); }, 2000);
+  };
+})();
+`;
