@@ -45,6 +45,11 @@ export interface Authenticator {
   /** Which input it takes: the shared login form (`password`) or an IdP's redirect back (`callback`). */
   readonly accepts: AuthInput['kind'];
   authenticate(input: AuthInput): Promise<AuthOutcome>;
+  /**
+   * Re-check a user from their stored auth state (e.g. an OIDC refresh token), without the user present.
+   * Optional: authenticators without it are never re-checked between logins.
+   */
+  refresh?(authState: Readonly<Record<string, unknown>>): Promise<AuthOutcome>;
   close?(): Promise<void>;
 }
 

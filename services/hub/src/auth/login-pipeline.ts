@@ -79,6 +79,26 @@ export class LoginPipeline {
     return this.admit(a.kind, outcome);
   }
 
+  /**
+   * Before a spawn: re-check a user whose authenticator can refresh (OIDC) once their access token has
+   * expired. The fresh answer goes through blocked → allowed → admin again; a refusal means "log in again".
+   */
+  async recheck(user: UserRow, now = Date.now()): Promise<LoginResult> {
+    const a = this.#d.authenticators.find((x) => x.kind === user.authenticator);
+    const state = this.openState(user.auth_state);
+    const refresh = a?.refresh?.bind(a);
+    if (!a || !refresh || !state) return { ok: true, user, authenticator: user.authenticator ?? 'local' };
+    const expires = typeof state.access_expires_at === 'number' ? state.access_expires_at : 0;
+    if (expires > now) return { ok: true, user, authenticator: a.kind };
+    const outcome = await this.#authenticate(a, () => refresh(state));
+    if (!outcome.ok || normalizeUsername(outcome.username) !== user.name) {
+      const reason = outcome.ok ? 'invalid' : outcome.reason;
+      this.#d.log.info({ event: 'recheck.failed', user: user.name, reason }, 'recheck failed');
+      return { ok: false, reason };
+    }
+    return this.admit(a.kind, outcome);
+  }
+
   /** Run one authenticator; a throw is "unavailable", logged without the input. */
   async #authenticate(a: Authenticator, run: () => Promise<AuthOutcome>): Promise<AuthOutcome> {
     try {

@@ -138,7 +138,22 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   app.post('/hub/spawn', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
     const id = await requireLogin(req, reply);
     if (!id) return reply;
-    const out = await ctx.lifecycle.start(id.user, '');
+    // An OIDC user whose access token expired is re-checked at the IdP first (refresh token).
+    const recheck = await ctx.login.recheck(id.user);
+    if (!recheck.ok) {
+      if (recheck.reason === 'unavailable') {
+        return reply
+          .code(503)
+          .type('text/html')
+          .send(
+            errorPage(503, 'The login service is unavailable right now. Please try again in a few minutes.'),
+          );
+      }
+      if (id.sessionId) await ctx.sessions.delete(id.sessionId);
+      clearSessionCookie(reply, secureCookies);
+      return reply.redirect('/hub/login', 303);
+    }
+    const out = await ctx.lifecycle.start(recheck.user, '');
     if (out.status === 'failed' || out.status === 'refused') return reply.redirect('/hub/home', 303);
     return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(id.user.name)}`, 303);
   });

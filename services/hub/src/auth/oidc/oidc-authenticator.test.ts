@@ -19,6 +19,8 @@ const ACCOUNTS = {
   erin: { groups: ['researchers'] },
   frank: { groups: ['researchers'] },
   grace: { groups: ['researchers'] },
+  henry: { groups: ['researchers'] },
+  ivan: { groups: ['researchers'] },
 };
 
 describe('OIDC login against a real OpenID Provider (oidc-provider over https, real Postgres)', () => {
@@ -236,6 +238,60 @@ describe('OIDC login against a real OpenID Provider (oidc-provider over https, r
       assert.equal(res.headers.get('location'), null);
     } finally {
       await wrong.close();
+    }
+  });
+
+  /** Pretend the user's access token expired, so the next spawn re-checks them at the IdP. */
+  async function expire(name: string): Promise<void> {
+    const row = await h.hub.ctx.users.byName(name);
+    const sealer = new StateSealer(key);
+    const state = sealer.open(row?.auth_state ?? '');
+    assert.ok(row && state);
+    await h.hub.ctx.db
+      .updateTable('users')
+      .set({ auth_state: sealer.seal({ ...state, access_expires_at: 0 }) })
+      .where('id', '=', row.id)
+      .execute();
+  }
+  const spawn = async (c: BrowserClient) => {
+    const home = await c.get('/hub/home');
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(home.body)?.[1] ?? '';
+    return c.postForm('/hub/spawn', { _xsrf: xsrf }, false);
+  };
+
+  it('re-checks an expired login with the refresh token before a spawn', async () => {
+    const { c } = await login('henry');
+    const before = new StateSealer(key).open((await h.hub.ctx.users.byName('henry'))?.auth_state ?? '');
+    await expire('henry');
+    const res = await spawn(c);
+    assert.equal(res.status, 303);
+    assert.match(res.headers.get('location') ?? '', /^\/hub\/spawn-pending\/henry/);
+    const after = new StateSealer(key).open((await h.hub.ctx.users.byName('henry'))?.auth_state ?? '');
+    assert.ok(Number(after?.access_expires_at) > Date.now(), 'a fresh access token');
+    assert.equal(typeof after?.refresh_token, 'string');
+    assert.ok(before);
+    // The hub leaves servers running when it stops; stop this one so the test process can exit.
+    const henry = await h.hub.ctx.users.byName('henry');
+    assert.ok(henry);
+    for (let i = 0; i < 50 && !(await h.hub.ctx.servers.find(henry.id, '')); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await h.hub.ctx.lifecycle.stop(henry, '');
+  });
+
+  it('ends the session when the IdP no longer allows the user at the re-check', async () => {
+    const { c } = await login('ivan');
+    await expire('ivan');
+    op.setAccounts({ ...ACCOUNTS, ivan: { groups: ['outsiders'] } });
+    try {
+      const res = await spawn(c);
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get('location'), '/hub/login');
+      assert.equal(c.cookie('berth-session'), undefined);
+      const again = await c.request('GET', '/hub/home');
+      assert.equal(again.status, 302);
+    } finally {
+      op.setAccounts(ACCOUNTS);
     }
   });
 

@@ -133,22 +133,58 @@ export class OidcAuthenticator implements Authenticator {
       });
       const claims = tokens.claims();
       if (!claims) return refused('invalid', 'no id_token');
-      let groupsClaim: unknown = claims[this.#o.groupsClaim];
-      let username: unknown = claims[this.#o.usernameClaim];
-      if (groupsClaim === undefined || username === undefined) {
-        const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-        groupsClaim ??= info[this.#o.groupsClaim];
-        username ??= info[this.#o.usernameClaim];
-      }
-      if (typeof username !== 'string' || username === '') {
-        return refused('invalid', `no ${this.#o.usernameClaim} claim`);
-      }
-      const groups = Array.isArray(groupsClaim)
-        ? groupsClaim.filter((g): g is string => typeof g === 'string')
-        : [];
-      const authState: Record<string, unknown> = { sub: claims.sub, id_token: tokens.id_token };
-      if (tokens.refresh_token) authState.refresh_token = tokens.refresh_token;
-      return { ok: true, username, groups, authState };
+      return await this.#outcome(config, tokens, claims.sub, {});
+    } catch (err) {
+      return isProtocolError(err) ? refused('invalid', describe(err)) : refused('unavailable', describe(err));
+    }
+  }
+
+  /** Username, groups and auth state from a token response (claims from the id_token, else userinfo). */
+  async #outcome(
+    config: client.Configuration,
+    tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+    sub: string,
+    previous: Readonly<Record<string, unknown>>,
+  ): Promise<AuthOutcome> {
+    const claims = tokens.claims() ?? {};
+    let groupsClaim: unknown = (claims as Record<string, unknown>)[this.#o.groupsClaim];
+    let username: unknown = (claims as Record<string, unknown>)[this.#o.usernameClaim];
+    if (groupsClaim === undefined || username === undefined) {
+      const info = await client.fetchUserInfo(config, tokens.access_token, sub);
+      groupsClaim ??= info[this.#o.groupsClaim];
+      username ??= info[this.#o.usernameClaim];
+    }
+    if (typeof username !== 'string' || username === '') {
+      return refused('invalid', `no ${this.#o.usernameClaim} claim`);
+    }
+    const groups = Array.isArray(groupsClaim)
+      ? groupsClaim.filter((g): g is string => typeof g === 'string')
+      : [];
+    const authState: Record<string, unknown> = {
+      sub,
+      id_token: tokens.id_token ?? previous.id_token,
+      refresh_token: tokens.refresh_token ?? previous.refresh_token,
+      access_expires_at: Date.now() + (tokens.expiresIn() ?? 0) * 1000,
+    };
+    return { ok: true, username, groups, authState };
+  }
+
+  /** Use the stored refresh token: the user as the IdP sees them now (groups included), or refused. */
+  async refresh(state: Readonly<Record<string, unknown>>): Promise<AuthOutcome> {
+    const rt = state.refresh_token;
+    const sub = state.sub;
+    if (typeof rt !== 'string' || typeof sub !== 'string') return refused('invalid', 'no refresh token');
+    let config: client.Configuration;
+    try {
+      config = await this.#discover();
+    } catch (err) {
+      return refused('unavailable', describe(err));
+    }
+    try {
+      const tokens = await client.refreshTokenGrant(config, rt);
+      const claims = tokens.claims();
+      if (claims && claims.sub !== sub) return refused('invalid', 'subject changed');
+      return await this.#outcome(config, tokens, sub, state);
     } catch (err) {
       return isProtocolError(err) ? refused('invalid', describe(err)) : refused('unavailable', describe(err));
     }
