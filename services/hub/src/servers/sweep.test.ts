@@ -10,10 +10,15 @@ import { ServersRepo } from '../db/servers-repo.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
 import { UsersRepo } from '../db/users-repo.ts';
 import type { Spawner } from '../spawner/spawner.ts';
-import { type InMemoryBackend, InMemorySpawner, UnknownStatusSpawner } from '../spawner/testing/index.ts';
+import {
+  FailingSpawner,
+  type InMemoryBackend,
+  InMemorySpawner,
+  UnknownStatusSpawner,
+} from '../spawner/testing/index.ts';
 import { MemoryRouteTable } from '../testing/memory-route-table.ts';
 import { startPostgres } from '../testing/postgres.ts';
-import { type LifecycleConfig, ServerManager } from './manager.ts';
+import { type LifecycleConfig, type ProgressEvent, ServerManager } from './manager.ts';
 import type { ReadyOutcome, WaitOptions } from './wait-ready.ts';
 
 /**
@@ -292,6 +297,30 @@ describe('server lifecycle: reattach after a restart, and the poll loop', { time
     const report = await hub(new InMemorySpawner({ backend })).sweep();
     assert.equal(report.orphans, 1);
     assert.equal(backend.size, 0);
+  });
+
+  test('progress of a failed start ends with a failed event, and says why afterwards too', async () => {
+    const h = hub(new FailingSpawner({ message: 'no room on the engine' }));
+    const started = h.start(alice, '');
+    const seen: ProgressEvent[] = [];
+    for await (const ev of h.progress(alice, '')) seen.push(ev);
+    assert.equal((await started).status, 'failed');
+    assert.equal(seen.at(-1)?.failed, true);
+    assert.match(seen.at(-1)?.message ?? '', /no room on the engine/);
+    const later: ProgressEvent[] = [];
+    for await (const ev of h.progress(alice, '')) later.push(ev);
+    assert.equal(later.length, 1);
+    assert.equal(later[0]?.failed, true);
+  });
+
+  test('progress of a spawn resumed after a restart ends ready with the URL', async () => {
+    await hub(new InMemorySpawner({ backend }), neverReady).start(alice, '');
+    const restarted = hub(new InMemorySpawner({ backend }));
+    await restarted.sweep();
+    const seen: ProgressEvent[] = [];
+    for await (const ev of restarted.progress(alice, '')) seen.push(ev);
+    assert.equal(seen.at(-1)?.ready, true);
+    assert.equal(seen.at(-1)?.url, '/user/alice/');
   });
 
   test('overlapping sweeps share one pass', async () => {
