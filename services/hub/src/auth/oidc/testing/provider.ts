@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Dispatcher } from 'undici';
+import { BrowserClient, type ClientResponse } from '../../../testing/browser-client.ts';
 import { makeTestCa, type TestCa } from './test-ca.ts';
 
 export interface TestClient {
@@ -69,4 +71,34 @@ export async function startTestProvider(
       await exited;
     },
   };
+}
+
+/**
+ * Sign in at the provider as `user` the way a browser does (its dev login form, then consent), starting from an
+ * authorization URL; returns the query string the provider sends to `callback`.
+ */
+export async function signInAtProvider(
+  op: TestProvider,
+  dispatcher: Dispatcher,
+  authUrl: string,
+  user: string,
+  callback: string,
+): Promise<string> {
+  const idp = new BrowserClient(op.issuer, dispatcher);
+  let res: ClientResponse = await idp.request('GET', authUrl);
+  for (let i = 0; i < 20; i++) {
+    if (res.status >= 300 && res.status < 400) {
+      const loc = new URL(res.headers.get('location') ?? '', res.url).href;
+      if (loc.startsWith(callback)) return new URL(loc).search;
+      res = await idp.request('GET', loc);
+      continue;
+    }
+    const action = /<form[^>]*action="([^"]+)"/.exec(res.body)?.[1];
+    if (!action) throw new Error(`no form at the IdP (${res.status}): ${res.body.slice(0, 300)}`);
+    const fields: Record<string, string> = res.body.includes('name="login"')
+      ? { prompt: 'login', login: user, password: 'any' }
+      : { prompt: 'consent' };
+    res = await idp.postForm(new URL(action, res.url).href, fields, false);
+  }
+  throw new Error('the IdP never sent the browser back');
 }
