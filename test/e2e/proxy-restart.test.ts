@@ -98,13 +98,9 @@ describe('proxy restart: routes heal within seconds', { timeout: 900_000 }, () =
     );
   });
 
-  // Known gap, outside the proxy: the hub's session cookie is scoped to /hub/, so the hub's /user/* fallback never
-  // sees it and sends a logged-in browser to /hub/login, which sends it straight back: a loop that lasts until the
-  // route is back (about a second). JupyterHub avoids it by redirecting /user/… that reaches the hub to
-  // /hub/user/…, where the cookie is sent, and counting redirects. That fix belongs in web/routes.ts.
-  it('sends a browser that arrives right after a restart to JupyterLab, without a redirect loop', {
-    todo: 'web/routes.ts: the /user/* fallback cannot see the /hub/-scoped session cookie',
-  }, async (t) => {
+  // The hub's session cookie is scoped to /hub/, so the hub sends /user/… that reaches it to /hub/user/…, where
+  // it sees the cookie, heals the route and sends the browser back, counting the round trips.
+  it('sends a browser that arrives right after a restart to JupyterLab, without a redirect loop', async (t) => {
     await stack.composeOk(['restart', '-t', '5', 'proxy']);
     await until('proxy health', 60_000, async () =>
       (await stack.fetch(`${stack.base}/_chp_healthz`)).status === 200 ? true : undefined,

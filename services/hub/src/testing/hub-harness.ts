@@ -52,6 +52,8 @@ export async function startHarness(
     },
     async close() {
       await hub.close();
+      const closable = spawner as Partial<{ closeAll(): Promise<void> }>;
+      await closable.closeAll?.();
       await pg.stop();
     },
   };

@@ -36,6 +36,11 @@ export class ListeningSpawner implements Spawner {
     return this.#servers.has(String(state.id)) ? { state: 'running' } : { state: 'stopped' };
   }
 
+  /** Close every listener (the harness calls this so a test file can exit). */
+  async closeAll(): Promise<void> {
+    for (const id of [...this.#servers.keys()]) await this.stop({ id });
+  }
+
   get running(): number {
     return this.#servers.size;
   }

@@ -196,23 +196,56 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
         .code(503)
         .send({ status: 503, message: `server for ${owner.slice(0, 64)} is not running` });
     }
-    const id = await requireLogin(req, reply);
-    if (!id) return reply;
-    const isOwner = id.user.name === owner;
-    if (isOwner) {
-      const row = await ctx.servers.find(id.user.id, '');
-      // Running but its route is missing (e.g. the proxy restarted): heal before sending the user back.
-      if (row?.state === 'running') await ctx.lifecycle.reconcileRoutes();
-      if (row || ctx.lifecycle.isPending(id.user, '')) {
-        return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(owner)}`, 302);
-      }
-    }
-    const canSee = isOwner || hasScope(id.scopes, 'access:servers', { user: owner, server: `${owner}/` });
-    return reply
-      .code(canSee ? 424 : 404)
-      .type('text/html')
-      .send(notRunningPage(id.user, xsrfFor(req, reply), owner, isOwner));
+    // The hub's cookie is scoped to /hub/, so decide under /hub/user/… where the browser sends it. Without
+    // this, a logged-in user would bounce between /user/… and the login page (JupyterHub does the same).
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    return reply.redirect(safeNext(`/hub/user/${req.params['*'] ?? ''}${query}`), 302);
   });
+
+  app.get(
+    '/hub/user/*',
+    async (req: FastifyRequest<{ Params: { '*': string }; Querystring: { redirects?: string } }>, reply) => {
+      const path = req.params['*'] ?? '';
+      const [owner = ''] = path.split('/');
+      const id = await requireLogin(req, reply);
+      if (!id) return reply;
+      const isOwner = id.user.name === owner;
+      if (isOwner) {
+        const row = await ctx.servers.find(id.user.id, '');
+        if (row?.state === 'running') {
+          // Running, but the proxy had no route (e.g. it just restarted): heal, then send the user back,
+          // counting the round trips so a route that cannot be healed ends in a page, not a loop.
+          const redirects = Number(req.query.redirects ?? '0') || 0;
+          if (redirects >= 3) {
+            return reply
+              .code(503)
+              .type('text/html')
+              .send(
+                errorPage(
+                  503,
+                  'Your server is running but cannot be reached right now. Try again in a minute.',
+                ),
+              );
+          }
+          await ctx.lifecycle.reconcileRoutes();
+          const back = new URL(`/user/${path}`, 'http://same.invalid');
+          for (const [k, v] of Object.entries(req.query as Record<string, string>)) {
+            if (k !== 'redirects') back.searchParams.set(k, v);
+          }
+          back.searchParams.set('redirects', String(redirects + 1));
+          return reply.redirect(safeNext(back.pathname + back.search), 302);
+        }
+        if (row || ctx.lifecycle.isPending(id.user, '')) {
+          return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(owner)}`, 302);
+        }
+      }
+      const canSee = isOwner || hasScope(id.scopes, 'access:servers', { user: owner, server: `${owner}/` });
+      return reply
+        .code(canSee ? 424 : 404)
+        .type('text/html')
+        .send(notRunningPage(id.user, xsrfFor(req, reply), owner, isOwner));
+    },
+  );
 
   app.setNotFoundHandler(async (req, reply) => {
     if (req.url.startsWith('/hub/api')) return reply.code(404).send({ status: 404, message: 'not found' });
