@@ -35,7 +35,12 @@ const provider = new Provider(issuer, {
     if (!accounts[id]) return undefined;
     return {
       accountId: id,
-      claims: async () => ({ sub: id, preferred_username: id, email: `${id}@example.org`, groups: accounts[id] }),
+      claims: async () => ({
+        sub: id,
+        preferred_username: id,
+        email: `${id}@example.org`,
+        groups: accounts[id],
+      }),
     };
   },
   claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'], groups: ['groups'] },
