@@ -20,6 +20,20 @@ export class ServersRepo {
     return this.#db.selectFrom('servers').selectAll().where('user_id', '=', userId).orderBy('name').execute();
   }
 
+  /** The servers of several users at once (one query for a page of users). */
+  async forUsers(userIds: readonly number[]): Promise<Map<number, ServerRow[]>> {
+    const out = new Map<number, ServerRow[]>();
+    if (userIds.length === 0) return out;
+    const rows = await this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('user_id', 'in', userIds)
+      .orderBy('name')
+      .execute();
+    for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r]);
+    return out;
+  }
+
   /** Claim the (user, name) slot as pending. Returns undefined when a record already exists. */
   claim(userId: number, name: string): Promise<ServerRow | undefined> {
     return this.#db

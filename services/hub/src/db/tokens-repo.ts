@@ -56,4 +56,30 @@ export class TokensRepo {
   async deleteForServer(serverId: number): Promise<void> {
     await this.#db.deleteFrom('api_tokens').where('server_id', '=', serverId).execute();
   }
+
+  /** The user's API and OAuth tokens (never server tokens), oldest first. */
+  listForUser(userId: number): Promise<TokenRow[]> {
+    return this.#db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('kind', 'in', ['api', 'oauth'])
+      .orderBy('id')
+      .execute();
+  }
+
+  /** One of the user's API or OAuth tokens by id. */
+  byIdForUser(id: number, userId: number): Promise<TokenRow | undefined> {
+    return this.#db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('kind', 'in', ['api', 'oauth'])
+      .executeTakeFirst();
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.#db.deleteFrom('api_tokens').where('id', '=', id).execute();
+  }
 }

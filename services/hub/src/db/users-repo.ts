@@ -1,5 +1,19 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import type { CollectionFilter } from '../authz/collection-filter.ts';
 import type { Database, UserRow } from './schema.ts';
+
+type UsersQuery<O> = SelectQueryBuilder<Database, 'users', O>;
+
+function visible<O>(q: UsersQuery<O>, filter: CollectionFilter): UsersQuery<O> {
+  if (filter.all) return q;
+  const { users, groups } = filter;
+  return q.where((eb) =>
+    eb.or([
+      ...(users.length ? [eb('name', 'in', users)] : []),
+      ...(groups.length ? [eb(sql<boolean>`groups ?| ${sql.val(groups)}::text[]`, '=', true)] : []),
+    ]),
+  );
+}
 
 export class UsersRepo {
   readonly #db: Kysely<Database>;
@@ -47,5 +61,28 @@ export class UsersRepo {
 
   list(offset: number, limit: number): Promise<UserRow[]> {
     return this.#db.selectFrom('users').selectAll().orderBy('id').offset(offset).limit(limit).execute();
+  }
+
+  /** One page of the users `filter` lets the caller see, in creation order, with the total. */
+  async page(
+    filter: CollectionFilter,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: UserRow[]; total: number }> {
+    const rows = await visible(this.#db.selectFrom('users').selectAll(), filter)
+      .orderBy('id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    const { n } = await visible(
+      this.#db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')),
+      filter,
+    ).executeTakeFirstOrThrow();
+    return { rows, total: Number(n) };
+  }
+
+  /** Delete the user; sessions, tokens, server records and OAuth codes go with them (cascades). */
+  async delete(id: number): Promise<void> {
+    await this.#db.deleteFrom('users').where('id', '=', id).execute();
   }
 }

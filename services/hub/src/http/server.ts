@@ -4,11 +4,14 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
+import { infoRoutes } from '../api/info.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
 import { tokensRoutes } from '../api/tokens.ts';
+import { tokensReadRoutes } from '../api/tokens-read.ts';
 import { usersRoutes } from '../api/users.ts';
+import { usersAdminRoutes } from '../api/users-admin.ts';
 import { oidcRoutes } from '../auth/oidc/routes.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
@@ -95,6 +98,9 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     progressRoutes,
     tokensRoutes,
     activityRoutes,
+    usersAdminRoutes,
+    tokensReadRoutes,
+    infoRoutes,
     oauthRoutes,
     oidcRoutes,
     webRoutes,

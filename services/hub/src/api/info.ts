@@ -1,0 +1,25 @@
+import { apiIdentity, requireScope } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+
+const BERTH_VERSION = '0.1.0';
+
+/**
+ * `GET /hub/api/info` (scope `read:hub`): JupyterHub's shape. Berth is not Python, so `python` and
+ * `sys_executable` name the runtime instead; the plugin classes are names, as JupyterHub reports them.
+ */
+export const infoRoutes: RouteModule = (app, { ctx, xsrf }) => {
+  app.get('/hub/api/info', async (req) => {
+    const id = await apiIdentity(ctx, req, xsrf);
+    requireScope(id, 'read:hub');
+    return {
+      version: ctx.jupyterhubVersion,
+      python: `Node.js ${process.versions.node} (Berth ${BERTH_VERSION})`,
+      sys_executable: 'node',
+      spawner: { class: 'berth.spawner.DockerSpawner', version: BERTH_VERSION },
+      authenticator: {
+        class: ctx.config.auth.authenticators.map((a) => `berth.auth.${a}`).join(','),
+        version: BERTH_VERSION,
+      },
+    };
+  });
+};

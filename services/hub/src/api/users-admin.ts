@@ -1,0 +1,150 @@
+import type { FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import { collectionFilter } from '../authz/collection-filter.ts';
+import type { ServerRow, UserRow } from '../db/schema.ts';
+import { HubError } from '../errors.ts';
+import { apiIdentity, requireScope } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { userModel } from './models.ts';
+import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
+import { checkUserName } from './validate.ts';
+
+const createOneSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { admin: { type: 'boolean' } },
+} as const;
+
+const createManySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['usernames'],
+  properties: {
+    usernames: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', maxLength: 300 } },
+    admin: { type: 'boolean' },
+  },
+} as const;
+
+const patchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { admin: { type: 'boolean' }, name: { type: 'string', maxLength: 300 } },
+} as const;
+
+/** A bodiless POST or PATCH means `{}`, as clients send them; any body present is validated as usual. */
+const emptyBodyIsObject = async (req: { body: unknown }) => {
+  if (req.body === undefined || req.body === null) req.body = {};
+};
+
+type NameReq<B = undefined> = FastifyRequest<{ Params: { name: string }; Body: B }>;
+
+/** Only an admin, acting with unfiltered `admin:users`, may grant or take away admin. */
+function requireAdminGrant(id: Identity): void {
+  if (!id.user.admin) throw new HubError('FORBIDDEN', 'only an admin can grant or revoke admin');
+  requireScope(id, 'admin:users');
+}
+
+/** The users collection as JupyterHub serves it: list, create one or many, patch, delete. */
+export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
+  const pendingOf = (user: UserRow, servers: readonly ServerRow[]) =>
+    new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
+
+  async function model(user: UserRow) {
+    const servers = await ctx.servers.forUser(user.id);
+    return userModel(user, servers, pendingOf(user, servers));
+  }
+
+  async function existing(name: string): Promise<UserRow> {
+    const user = await ctx.users.byName(name);
+    if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
+    return user;
+  }
+
+  app.get('/hub/api/users', async (req, reply) => {
+    const id = await apiIdentity(ctx, req, xsrf);
+    const filter = collectionFilter(id.scopes, 'read:users');
+    if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope read:users');
+    const page = pageFromQuery(req);
+    const { rows, total } = await ctx.users.page(filter, page.offset, page.limit);
+    const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const items = rows.map((u) => {
+      const mine = servers.get(u.id) ?? [];
+      return userModel(u, mine, pendingOf(u, mine));
+    });
+    if (!wantsPagination(req)) return items;
+    reply.type('application/jupyterhub-pagination+json');
+    const base = `${ctx.config.publicUrl.replace(/\/+$/, '')}/hub/api/users`;
+    return paginated(items, page, total, base);
+  });
+
+  app.post(
+    '/hub/api/users',
+    { schema: { body: createManySchema } },
+    async (req: FastifyRequest<{ Body: { usernames: string[]; admin?: boolean } }>, reply) => {
+      const id = await apiIdentity(ctx, req, xsrf);
+      const names = [...new Set(req.body.usernames.map(checkUserName))];
+      for (const name of names) requireScope(id, 'admin:users', { user: name });
+      const admin = req.body.admin ?? false;
+      if (admin) requireAdminGrant(id);
+      const created: UserRow[] = [];
+      for (const name of names) {
+        const row = await ctx.users.create(name, { admin, passwordHash: null });
+        if (row) created.push(row);
+      }
+      if (created.length === 0) throw new HubError('USER_EXISTS', `all ${names.length} users already exist`);
+      ctx.log.info({ by: id.user.name, users: created.map((u) => u.name), admin }, 'users created');
+      return reply.code(201).send(created.map((u) => userModel(u, [], new Set())));
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: { admin?: boolean } | undefined }>(
+    '/hub/api/users/:name',
+    { schema: { body: createOneSchema }, preValidation: emptyBodyIsObject },
+    async (req: NameReq<{ admin?: boolean } | undefined>, reply) => {
+      const id = await apiIdentity(ctx, req, xsrf);
+      const name = checkUserName(req.params.name);
+      requireScope(id, 'admin:users', { user: name });
+      const admin = req.body?.admin ?? false;
+      if (admin) requireAdminGrant(id);
+      const row = await ctx.users.create(name, { admin, passwordHash: null });
+      if (!row) throw new HubError('USER_EXISTS', `user ${name} already exists`);
+      ctx.log.info({ by: id.user.name, user: name, admin }, 'user created');
+      return reply.code(201).send(userModel(row, [], new Set()));
+    },
+  );
+
+  app.patch<{ Params: { name: string }; Body: { admin?: boolean; name?: string } | undefined }>(
+    '/hub/api/users/:name',
+    { schema: { body: patchSchema }, preValidation: emptyBodyIsObject },
+    async (req: NameReq<{ admin?: boolean; name?: string } | undefined>) => {
+      const id = await apiIdentity(ctx, req, xsrf);
+      const name = checkUserName(req.params.name);
+      requireScope(id, 'admin:users', { user: name });
+      const body = req.body ?? {};
+      if (body.name !== undefined && checkUserName(body.name) !== name) {
+        throw new HubError('BAD_REQUEST', 'renaming users is not supported');
+      }
+      const user = await existing(name);
+      if (body.admin !== undefined && body.admin !== user.admin) {
+        requireAdminGrant(id);
+        await ctx.users.update(user.id, { admin: body.admin });
+        ctx.log.info({ by: id.user.name, user: name, admin: body.admin }, 'admin flag changed');
+        return model({ ...user, admin: body.admin });
+      }
+      return model(user);
+    },
+  );
+
+  app.delete('/hub/api/users/:name', async (req: NameReq, reply) => {
+    const id = await apiIdentity(ctx, req, xsrf);
+    const name = checkUserName(req.params.name);
+    requireScope(id, 'admin:users', { user: name });
+    const user = await existing(name);
+    if (user.id === id.user.id) throw new HubError('BAD_REQUEST', 'you cannot delete yourself');
+    // Stop every server first (route, container, tokens); the home volume stays, as on any stop.
+    for (const s of await ctx.servers.forUser(user.id)) await ctx.lifecycle.stop(user, s.name);
+    await ctx.users.delete(user.id);
+    ctx.log.info({ by: id.user.name, user: name }, 'user deleted');
+    return reply.code(204).send();
+  });
+};
