@@ -279,9 +279,18 @@ export class ServerManager {
     }
   }
 
-  /** Wait for an in-flight start to settle (used by tests and the progress page). */
+  /**
+   * Wait for an in-flight start to settle; with none in flight, report how the last one ended (ready if the
+   * server runs, failed if it failed), or undefined if nothing is known.
+   */
   async settled(user: Owner, name: string): Promise<StartOutcome | undefined> {
-    return this.#inflight.get(this.#key(user, name))?.promise;
+    const key = this.#key(user, name);
+    const flight = this.#inflight.get(key);
+    if (flight) return flight.promise;
+    const row = await this.#servers.find(user.id, name);
+    if (row?.state === 'running') return { status: 'ready', server: row };
+    const failure = this.#failures.get(key);
+    return failure ? { status: 'failed', code: failure.code, message: failure.message } : undefined;
   }
 
   async #spawn(user: UserRow, name: string, signal: AbortSignal): Promise<StartOutcome> {

@@ -301,7 +301,12 @@ describe('server lifecycle: reattach after a restart, and the poll loop', { time
 
   test('progress of a failed start ends with a failed event, and says why afterwards too', async () => {
     const h = hub(new FailingSpawner({ message: 'no room on the engine' }));
-    const started = h.start(alice, '');
+    let done = false;
+    const started = h.start(alice, '').finally(() => {
+      done = true;
+    });
+    // start() registers its flight after a first database read; watch from then on (or from its end).
+    while (!done && !h.isPending(alice, '')) await new Promise((r) => setTimeout(r, 2));
     const seen: ProgressEvent[] = [];
     for await (const ev of h.progress(alice, '')) seen.push(ev);
     assert.equal((await started).status, 'failed');
