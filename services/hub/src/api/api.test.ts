@@ -108,6 +108,14 @@ describe('REST API (real Postgres)', () => {
   it("refuses starting another user's server", async () => {
     const res = await api('/users/bob/server', { method: 'POST', token: aliceToken });
     assert.equal(res.status, 403);
+    // With a body too: the scope is checked before the body, so nothing is revealed about what it may hold.
+    const withBody = await api('/users/bob/server', {
+      method: 'POST',
+      token: aliceToken,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'evil' }),
+    });
+    assert.equal(withBody.status, 403);
   });
 
   it('refuses server options: users choose no image, command, env or mounts', async () => {

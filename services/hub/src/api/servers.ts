@@ -19,12 +19,13 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   }
 
   async function start(req: Req, reply: FastifyReply) {
+    // Who asks comes first: a caller without the scope learns nothing about what the body may hold.
+    const { user, serverName } = await target(req, 'servers');
     const body = req.body;
     // Users choose nothing about the container here: any option is refused, never ignored.
     if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
       throw new HubError('INVALID_BODY', 'server options are not accepted');
     }
-    const { user, serverName } = await target(req, 'servers');
     const existing = await ctx.servers.find(user.id, serverName);
     if (existing?.state === 'running') {
       throw new HubError(
