@@ -112,8 +112,8 @@ info "docker buildx $(docker buildx version 2>/dev/null | awk '{print $2}')"
 info "docker-compose (v1) $(docker-compose version --short 2>/dev/null || echo missing)"
 
 # ------------------------------------------------------------------ 3. debootstrap, chromium
-step "debootstrap"
-apt_install debootstrap
+step "debootstrap, openssl (test CAs), ca-certificates"
+apt_install debootstrap openssl ca-certificates
 if [ "${BERTH_SKIP_CHROMIUM:-0}" = 1 ]; then
   step "chromium: skipped (BERTH_SKIP_CHROMIUM=1)"
 else
