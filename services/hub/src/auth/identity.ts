@@ -22,6 +22,8 @@ export type Identity =
       readonly scopes: readonly string[];
     };
 
+const TOUCH_INTERVAL_MS = 60_000;
+
 const owner = (u: UserRow): Owner => ({ name: u.name, admin: u.admin });
 
 export class IdentityResolver {
@@ -46,7 +48,9 @@ export class IdentityResolver {
     // A token never exceeds its owner: expand it, then keep only what the owner holds right now.
     const held = expandScopes(ownerScopes(owner(user)), owner(user));
     const scopes = expandScopes(row.scopes, owner(user)).filter((s) => covers(held, s));
-    void this.#tokens.touch(row.id, now).catch(() => undefined);
+    // Token activity is kept to the minute: no database write on every API call (a hot path).
+    const last = row.last_activity?.getTime() ?? 0;
+    if (now.getTime() - last >= TOUCH_INTERVAL_MS) void this.#tokens.touch(row.id, now).catch(() => undefined);
     return { via: 'token', user, token: row, scopes, sessionId: row.session_id };
   }
 
