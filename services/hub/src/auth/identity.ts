@@ -50,7 +50,8 @@ export class IdentityResolver {
     const scopes = expandScopes(row.scopes, owner(user)).filter((s) => covers(held, s));
     // Token activity is kept to the minute: no database write on every API call (a hot path).
     const last = row.last_activity?.getTime() ?? 0;
-    if (now.getTime() - last >= TOUCH_INTERVAL_MS) void this.#tokens.touch(row.id, now).catch(() => undefined);
+    if (now.getTime() - last >= TOUCH_INTERVAL_MS)
+      void this.#tokens.touch(row.id, now).catch(() => undefined);
     return { via: 'token', user, token: row, scopes, sessionId: row.session_id };
   }
 
