@@ -83,6 +83,20 @@ export interface OAuthCodesTable {
   expires_at: Timestamp;
 }
 
+export interface GroupsTable {
+  id: Generated<number>;
+  name: string;
+  /** Free-form JSON handed to spawners, as JupyterHub's group properties. */
+  properties: Json<Record<string, unknown>>;
+  created: Timestamp;
+}
+
+/** Group membership; `users.groups` mirrors it (GroupsRepo writes both). */
+export interface UserGroupMapTable {
+  user_id: number;
+  group_id: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -90,9 +104,12 @@ export interface Database {
   servers: ServersTable;
   oauth_clients: OAuthClientsTable;
   oauth_codes: OAuthCodesTable;
+  groups: GroupsTable;
+  user_group_map: UserGroupMapTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type ServerRow = Selectable<ServersTable>;
 export type TokenRow = Selectable<ApiTokensTable>;
 export type NewToken = Insertable<ApiTokensTable>;
+export type GroupRow = Selectable<GroupsTable>;
