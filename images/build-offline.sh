@@ -3,7 +3,7 @@
 #
 #   bash images/build-offline.sh [options] [IMAGE...]      (npm run images:offline -- [options] [IMAGE...])
 #
-# IMAGE: base node postgres caddy singleuser openldap hub proxy app (app = hub + proxy). Default: all, in that order.
+# IMAGE: base node postgres caddy singleuser openldap pytools hub proxy app (app = hub + proxy). Default: all, in that order.
 # Options:
 #   --force, -f     rebuild the selected images even if they exist and are up to date
 #   --no-app        do not build berth/hub:dev and berth/proxy:dev
@@ -12,7 +12,7 @@
 #   --verbose, -v   stream docker build output (it always goes to images/.cache/logs/)
 #   --help, -h      this text
 #
-# Third-party images (base, node, postgres, caddy, singleuser, openldap) are skipped when present and built from
+# Third-party images (base, node, postgres, caddy, singleuser, openldap, pytools) are skipped when present and built from
 # the current images/<name>/ files; hub and proxy are always rebuilt (the layer cache makes that cheap).
 set -euo pipefail
 
@@ -33,9 +33,10 @@ IMG_POSTGRES=berth/postgres:15
 IMG_CADDY=berth/caddy:2
 IMG_SINGLEUSER=berth/singleuser:lab
 IMG_OPENLDAP=berth/openldap:2.5
+IMG_PYTOOLS=berth/pytools:6.1
 IMG_HUB=berth/hub:dev
 IMG_PROXY=berth/proxy:dev
-ALL_NAMES=(base node postgres caddy singleuser openldap hub proxy)
+ALL_NAMES=(base node postgres caddy singleuser openldap pytools hub proxy)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
 WANT=()
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     app) WANT+=(hub proxy) ;;
-    base|node|postgres|caddy|singleuser|openldap|hub|proxy) WANT+=("$1") ;;
+    base|node|postgres|caddy|singleuser|openldap|pytools|hub|proxy) WANT+=("$1") ;;
     *) echo "unknown image: $1 (expected one of: ${ALL_NAMES[*]} app)" >&2; exit 2 ;;
   esac
   shift
@@ -281,6 +282,26 @@ build_singleuser() {
   record "$tag" "built in $(( $(now) - start ))s"
 }
 
+# The Python tools image (JupyterHub 6.1, jupyterhub-idle-culler, schemathesis) for compatibility tests,
+# fuzzing and benchmarks; like singleuser, the CA only reaches the venv stage.
+build_pytools() {
+  local ca_args=()
+  if [ -n "$EXTRA_CA_CERTS" ]; then
+    ca_args=(--build-arg "EXTRA_CA_CERTS=$EXTRA_CA_CERTS")
+  fi
+  local ctx="$IMAGES_DIR/pytools" tag="$IMG_PYTOOLS" start hash
+  log "building $tag ..."
+  ensure_base
+  hash="$(kit_hash "$ctx" "$(image_id "$IMG_BASE")")"
+  if ! needs_build "$tag" "$hash"; then
+    info "skip (exists)"; record "$tag" "skipped (exists)"; return
+  fi
+  start=$(now)
+  docker_build pytools "$tag" "$ctx" --label "org.berth.kit-hash=$hash" "${ca_args[@]}"
+  info "done in $(( $(now) - start ))s"
+  record "$tag" "built in $(( $(now) - start ))s"
+}
+
 # ---------------------------------------------------------------------------- hub and proxy
 build_app() {
   local target="$1" tag="$2" start
@@ -358,6 +379,7 @@ wanted postgres && build_kit_image postgres "$IMG_POSTGRES"
 wanted caddy && build_kit_image caddy "$IMG_CADDY"
 wanted singleuser && build_singleuser
 wanted openldap && build_kit_image openldap "$IMG_OPENLDAP"
+wanted pytools && build_pytools
 
 [ "$WRITE_ENV" = 1 ] && write_env
 
