@@ -4,6 +4,7 @@ import pg from 'pg';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-auth.ts';
 import * as m0003 from './migrations/0003-groups-services.ts';
+import * as m0004 from './migrations/0004-profiles.ts';
 import type { Database } from './schema.ts';
 
 /** Versioned migrations, in order. Never edit a released one: add the next. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-auth': m0002,
   '0003-groups-services': m0003,
+  '0004-profiles': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

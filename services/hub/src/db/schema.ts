@@ -59,6 +59,11 @@ export interface ServersTable {
   spawner_state: Json<Record<string, unknown>>;
   started: Timestamp;
   last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The profile version the server was started from (0004-profiles); null for servers started before. */
+  profile_name: ColumnType<string | null, string | null | undefined, string | null>;
+  profile_version: ColumnType<number | null, number | null | undefined, number | null>;
+  /** GPU devices the server holds, as BERTH_GPU_DEVICES names them. */
+  gpu_devices: ColumnType<string[], string | undefined, string>;
 }
 
 export interface OAuthClientsTable {
@@ -97,6 +102,37 @@ export interface UserGroupMapTable {
   group_id: number;
 }
 
+/** A profile's name; its meaning lives in immutable versions (0004-profiles). */
+export interface ProfilesTable {
+  id: Generated<number>;
+  name: string;
+  created: Timestamp;
+}
+
+export type ProfileSource = 'config' | 'api' | 'cli';
+
+export interface ProfileVersionsTable {
+  profile_id: number;
+  version: number;
+  /** The whole definition (profiles/spec.ts ProfileSpec), validated before it is stored. */
+  spec: Json<Record<string, unknown>>;
+  retired: ColumnType<boolean, boolean | undefined, never>;
+  source: ProfileSource;
+  author: string | null;
+  created: Timestamp;
+}
+
+export type ProbeStatus = 'pending' | 'compatible' | 'incompatible' | 'failed';
+
+export interface ImageProbesTable {
+  image: string;
+  status: ProbeStatus;
+  jupyterhub_version: string | null;
+  image_id: string | null;
+  detail: ColumnType<string, string | undefined, string>;
+  probed_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -106,6 +142,9 @@ export interface Database {
   oauth_codes: OAuthCodesTable;
   groups: GroupsTable;
   user_group_map: UserGroupMapTable;
+  profiles: ProfilesTable;
+  profile_versions: ProfileVersionsTable;
+  image_probes: ImageProbesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
