@@ -59,6 +59,12 @@ const opt = (v: string | undefined) => (v === undefined || v === '' ? undefined 
 
 /** Environment variable behind each auth key, so errors name what the admin actually set. */
 const AUTH_ENV: Record<string, string> = {
+  'culling.idleTimeoutMs': 'BERTH_CULL_IDLE_TIMEOUT_SECONDS',
+  'culling.maxAgeMs': 'BERTH_CULL_MAX_AGE_SECONDS',
+  'culling.intervalMs': 'BERTH_CULL_INTERVAL_SECONDS',
+  'culling.warningMs': 'BERTH_CULL_WARNING_SECONDS',
+  'culling.exemptUsers': 'BERTH_CULL_EXEMPT_USERS',
+  'volumes.onUserDelete': 'BERTH_VOLUME_ON_USER_DELETE',
   'auth.authenticators': 'BERTH_AUTHENTICATORS',
   'auth.allowAll': 'BERTH_ALLOW_ALL',
   'auth.allowedUsers': 'BERTH_ALLOWED_USERS',
@@ -201,6 +207,18 @@ export function loadConfig(env: Env = process.env): Config {
       concurrentSpawnLimit: int(env, 'BERTH_CONCURRENT_SPAWN_LIMIT', 20),
       activeServerLimit: int(env, 'BERTH_ACTIVE_SERVER_LIMIT', 0),
       serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),
+    },
+    culling: {
+      idleTimeoutMs: int(env, 'BERTH_CULL_IDLE_TIMEOUT_SECONDS', 3600) * 1000,
+      maxAgeMs: int(env, 'BERTH_CULL_MAX_AGE_SECONDS', 0) * 1000,
+      intervalMs: int(env, 'BERTH_CULL_INTERVAL_SECONDS', 60) * 1000,
+      warningMs: int(env, 'BERTH_CULL_WARNING_SECONDS', 600) * 1000,
+      cullConnected: bool(env, 'BERTH_CULL_CONNECTED', false),
+      cullAdmins: bool(env, 'BERTH_CULL_ADMIN_SERVERS', true),
+      exemptUsers: list(env, 'BERTH_CULL_EXEMPT_USERS', true),
+    },
+    volumes: {
+      onUserDelete: env.BERTH_VOLUME_ON_USER_DELETE ?? 'archive',
     },
     sessions: {
       maxAgeSeconds: int(env, 'BERTH_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600),

@@ -175,6 +175,32 @@ export const configSchema = z.strictObject({
     /** Servers one user may have running or starting. 0: no limit. */
     serversPerUserLimit: z.number().int().nonnegative(),
   }),
+  /** Idle culling (docs/configuration.md#idle-culling): stops servers nobody uses; never one with a busy kernel. */
+  culling: z
+    .strictObject({
+      /** A server idle this long is stopped. 0: culling is off. */
+      idleTimeoutMs: z.number().int().nonnegative(),
+      /** A server running this long is stopped even if busy. 0: no limit. */
+      maxAgeMs: z.number().int().nonnegative(),
+      /** How often servers are checked. */
+      intervalMs: z.number().int().positive(),
+      /** How long before culling the user is warned. */
+      warningMs: z.number().int().nonnegative(),
+      /** Cull idle servers even while a browser or client keeps a kernel connection open. */
+      cullConnected: z.boolean(),
+      /** Cull admins' servers too. */
+      cullAdmins: z.boolean(),
+      /** Users whose servers are never culled. */
+      exemptUsers: z.array(z.string().regex(USERNAME_RE)),
+    })
+    .refine((c) => c.idleTimeoutMs === 0 || c.warningMs < c.idleTimeoutMs, {
+      message: 'the warning must come before the idle timeout',
+      path: ['warningMs'],
+    }),
+  /** What happens to a user's home volumes when the user is deleted (docs/configuration.md#volumes). */
+  volumes: z.strictObject({
+    onUserDelete: z.enum(['archive', 'delete', 'keep']),
+  }),
   sessions: z.strictObject({
     /** Absolute lifetime of a login session. */
     maxAgeSeconds: z.number().int().positive(),
