@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-auth.ts';
 import * as m0003 from './migrations/0003-groups-services.ts';
 import * as m0004 from './migrations/0004-profiles.ts';
+import * as m0008 from './migrations/0008-settings.ts';
 import type { Database } from './schema.ts';
 
 /** Versioned migrations, in order. Never edit a released one: add the next. */
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-auth': m0002,
   '0003-groups-services': m0003,
   '0004-profiles': m0004,
+  '0008-settings': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -133,6 +133,14 @@ export interface ImageProbesTable {
   probed_at: Timestamp;
 }
 
+/** Run-time settings (0008-settings): the announcement banner. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_by: string | null;
+  updated: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -145,6 +153,7 @@ export interface Database {
   profiles: ProfilesTable;
   profile_versions: ProfileVersionsTable;
   image_probes: ImageProbesTable;
+  settings: SettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
