@@ -3,7 +3,7 @@
 #
 #   bash images/build-offline.sh [options] [IMAGE...]      (npm run images:offline -- [options] [IMAGE...])
 #
-# IMAGE: base node postgres caddy singleuser openldap pytools hub proxy app (app = hub + proxy). Default: all, in that order.
+# IMAGE: base node postgres caddy singleuser openldap oidc-demo pytools hub proxy app (app = hub + proxy). Default: all, in that order.
 # Options:
 #   --force, -f     rebuild the selected images even if they exist and are up to date
 #   --no-app        do not build berth/hub:dev and berth/proxy:dev
@@ -12,7 +12,7 @@
 #   --verbose, -v   stream docker build output (it always goes to images/.cache/logs/)
 #   --help, -h      this text
 #
-# Third-party images (base, node, postgres, caddy, singleuser, openldap, pytools) are skipped when present and built from
+# Third-party images (base, node, postgres, caddy, singleuser, openldap, oidc-demo, pytools) are skipped when present and built from
 # the current images/<name>/ files; hub and proxy are always rebuilt (the layer cache makes that cheap).
 set -euo pipefail
 
@@ -33,10 +33,11 @@ IMG_POSTGRES=berth/postgres:15
 IMG_CADDY=berth/caddy:2
 IMG_SINGLEUSER=berth/singleuser:lab
 IMG_OPENLDAP=berth/openldap:2.5
+IMG_OIDC_DEMO=berth/oidc-demo:dev
 IMG_PYTOOLS=berth/pytools:6.1
 IMG_HUB=berth/hub:dev
 IMG_PROXY=berth/proxy:dev
-ALL_NAMES=(base node postgres caddy singleuser openldap pytools hub proxy)
+ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools hub proxy)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
 WANT=()
@@ -53,7 +54,7 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     app) WANT+=(hub proxy) ;;
-    base|node|postgres|caddy|singleuser|openldap|pytools|hub|proxy) WANT+=("$1") ;;
+    base|node|postgres|caddy|singleuser|openldap|oidc-demo|pytools|hub|proxy) WANT+=("$1") ;;
     *) echo "unknown image: $1 (expected one of: ${ALL_NAMES[*]} app)" >&2; exit 2 ;;
   esac
   shift
@@ -302,6 +303,26 @@ build_pytools() {
   record "$tag" "built in $(( $(now) - start ))s"
 }
 
+# The oidc-demo profile's OpenID Provider: oidc-provider from npm on berth/node:22 (the build stage trusts the
+# extra CAs already). Rebuilt when images/oidc-demo/ or either node image changes.
+build_oidc_demo() {
+  local ctx="$IMAGES_DIR/oidc-demo" tag="$IMG_OIDC_DEMO" start hash
+  log "building $tag ..."
+  if ! exists "$IMG_NODE" || ! exists "$IMG_NODE_BUILD"; then
+    info "node images missing: building them first"
+    build_node
+  fi
+  hash="$(kit_hash "$ctx" "$(image_id "$IMG_NODE")" "$(image_id "$IMG_NODE_BUILD")")"
+  if ! needs_build "$tag" "$hash"; then
+    info "skip (exists)"; record "$tag" "skipped (exists)"; return
+  fi
+  start=$(now)
+  docker_build oidc-demo "$tag" "$ctx" --label "org.berth.kit-hash=$hash" \
+    --build-arg "NODE_BUILD_IMAGE=$IMG_NODE_BUILD" --build-arg "NODE_IMAGE=$IMG_NODE"
+  info "done in $(( $(now) - start ))s"
+  record "$tag" "built in $(( $(now) - start ))s"
+}
+
 # ---------------------------------------------------------------------------- hub and proxy
 build_app() {
   local target="$1" tag="$2" start
@@ -379,6 +400,7 @@ wanted postgres && build_kit_image postgres "$IMG_POSTGRES"
 wanted caddy && build_kit_image caddy "$IMG_CADDY"
 wanted singleuser && build_singleuser
 wanted openldap && build_kit_image openldap "$IMG_OPENLDAP"
+wanted oidc-demo && build_oidc_demo
 wanted pytools && build_pytools
 
 [ "$WRITE_ENV" = 1 ] && write_env

@@ -1,10 +1,13 @@
-// Berth's demo IdP: oidc-provider over https on :8443. Any password logs in as a seeded user.
+// Berth's demo IdP: oidc-provider over https on the issuer's port (8443 unless OIDC_ISSUER says otherwise).
+// Any password logs in as a seeded user.
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import Provider from 'oidc-provider';
 
 const issuer = process.env.OIDC_ISSUER ?? 'https://idp.localhost:8443';
+// The same port inside the container as on the host, so the hub and the browser share one issuer URL.
+const port = Number(new URL(issuer).port || 443);
 const hub = (process.env.BERTH_PUBLIC_URL ?? 'https://localhost').replace(/\/$/, '');
 const clientSecret = 'berth-demo-client-secret';
 const accounts = {
@@ -55,5 +58,5 @@ const server = createServer({
   key: readFileSync('/opt/idp/tls/server.key'),
 });
 server.on('request', provider.callback());
-server.listen(8443, '0.0.0.0', () => process.stdout.write(`demo IdP at ${issuer}\n`));
+server.listen(port, '0.0.0.0', () => process.stdout.write(`demo IdP at ${issuer}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -78,7 +78,7 @@ export async function startTestProvider(
  * authorization URL; returns the query string the provider sends to `callback`.
  */
 export async function signInAtProvider(
-  op: TestProvider,
+  op: Pick<TestProvider, 'issuer'>,
   dispatcher: Dispatcher,
   authUrl: string,
   user: string,
