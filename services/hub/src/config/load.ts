@@ -208,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
       activeServerLimit: int(env, 'BERTH_ACTIVE_SERVER_LIMIT', 0),
       serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),
     },
+    profiles: { file: opt(env.BERTH_PROFILES_FILE), gpuDevices: list(env, 'BERTH_GPU_DEVICES') },
     culling: {
       idleTimeoutMs: int(env, 'BERTH_CULL_IDLE_TIMEOUT_SECONDS', 3600) * 1000,
       maxAgeMs: int(env, 'BERTH_CULL_MAX_AGE_SECONDS', 0) * 1000,

@@ -175,6 +175,15 @@ export const configSchema = z.strictObject({
     /** Servers one user may have running or starting. 0: no limit. */
     serversPerUserLimit: z.number().int().nonnegative(),
   }),
+  /** Image profiles (docs/profiles.md): seeded into the database at start. */
+  profiles: z.strictObject({
+    /** JSON or YAML file of profiles; without it, one `default` profile comes from spawner.image. */
+    file: z.string().min(1).optional(),
+    /** GPU inventory: device ids or indices handed to profiles that ask for GPUs. Empty: no GPUs. */
+    gpuDevices: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/))
+      .refine((d) => new Set(d).size === d.length, 'a device is listed twice'),
+  }),
   /** Idle culling (docs/configuration.md#idle-culling): stops servers nobody uses; never one with a busy kernel. */
   culling: z
     .strictObject({
