@@ -11,6 +11,8 @@ const IMPLIES: Readonly<Record<string, readonly string[]>> = {
   'read:users': ['read:users:name', 'read:users:groups', 'read:users:activity', 'read:servers'],
   servers: ['read:servers', 'delete:servers'],
   tokens: ['read:tokens'],
+  // Berth extension (docs/profiles.md): admins manage image profiles; everyone may read those they can use.
+  'admin:profiles': ['read:profiles'],
   'admin:groups': ['groups'],
   groups: ['read:groups'],
   'read:groups': ['read:groups:name'],
@@ -86,7 +88,7 @@ export function expandScopes(scopes: readonly string[], owner: Owner): string[] 
 
 /** The scopes a user holds through their roles. */
 export function ownerScopes(owner: Owner): string[] {
-  return owner.admin ? ['self', ...ROLE_SCOPES.admin] : ['self'];
+  return owner.admin ? ['self', 'admin:profiles', ...ROLE_SCOPES.admin] : ['self', 'read:profiles'];
 }
 
 /** What a check is about. */
