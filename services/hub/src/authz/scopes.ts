@@ -88,7 +88,10 @@ export function expandScopes(scopes: readonly string[], owner: Owner): string[] 
 
 /** The scopes a user holds through their roles. */
 export function ownerScopes(owner: Owner): string[] {
-  return owner.admin ? ['self', 'admin:profiles', ...ROLE_SCOPES.admin] : ['self', 'read:profiles'];
+  // read:profiles is filtered to the owner like everything a plain user holds: the profiles they may use.
+  return owner.admin
+    ? ['self', 'admin:profiles', ...ROLE_SCOPES.admin]
+    : ['self', `read:profiles!user=${owner.name}`];
 }
 
 /** What a check is about. */
