@@ -12,7 +12,7 @@ export interface SpawnRequest {
   readonly user: string;
   /** Server name, '' for the default server. */
   readonly serverName: string;
-  /** Image reference, already checked against the admin's profiles. */
+  /** The profile's pinned image (`repo@sha256:…` or `sha256:<id>`); the spawner checks the pin before every start. */
   readonly image: string;
   /** The complete environment (PROTOCOL.md), admin env already merged. */
   readonly env: Readonly<Record<string, string>>;
@@ -24,6 +24,22 @@ export interface SpawnRequest {
     readonly nanoCpus?: number;
     readonly pids?: number;
   };
+  /** Named volumes the profile adds, always mounted read-only. Never host paths. */
+  readonly dataVolumes?: readonly DataVolume[];
+  /** GPU devices (as BERTH_GPU_DEVICES names them) this server holds alone. None when absent. */
+  readonly gpus?: readonly string[];
+  /** Outbound internet allowed (the profile's `internet`). Absent means no. */
+  readonly egress?: boolean;
+  /** Where the server opens, e.g. /lab (also in env as JUPYTERHUB_DEFAULT_URL). */
+  readonly defaultUrl?: string;
+  /** The profile version the request was resolved from, for labels and logs. */
+  readonly profile?: { readonly name: string; readonly version: number };
+}
+
+export interface DataVolume {
+  /** A Docker volume name (or the backend's equivalent): no slash, so never a host path. */
+  readonly volume: string;
+  readonly mountPath: string;
 }
 
 /** Opaque, JSON-serializable state the hub persists so it can find the server again after a restart. */
@@ -76,6 +92,12 @@ export interface Spawner {
 
 export type SpawnErrorCode =
   | 'IMAGE_NOT_FOUND'
+  /** The image is not pinned, or the engine's image under that reference is not the pinned one. */
+  | 'IMAGE_MISMATCH'
+  /** A profile's data volume does not exist (it is never created on the fly). */
+  | 'DATA_VOLUME_NOT_FOUND'
+  /** The GPUs the request names are not usable. */
+  | 'GPU_UNAVAILABLE'
   | 'START_FAILED'
   | 'EXITED_EARLY'
   | 'ABORTED'
