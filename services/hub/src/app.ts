@@ -17,6 +17,7 @@ import { buildServer } from './http/server.ts';
 import { loggerOptions } from './log.ts';
 import { OAuthProvider } from './oauth/provider.ts';
 import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
+import { buildCuller } from './servers/cull-wiring.ts';
 import { ServerManager } from './servers/manager.ts';
 import type { Spawner } from './spawner/spawner.ts';
 
@@ -89,6 +90,14 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
       serversPerUserLimit: config.spawner.serversPerUserLimit,
     },
   });
+  const culler = buildCuller({
+    config,
+    servers,
+    users,
+    tokens,
+    lifecycle,
+    log: log.child({ component: 'culler' }),
+  });
   const ctx: HubContext = {
     config,
     db,
@@ -100,6 +109,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     identity: new IdentityResolver({ users, tokens, sessions }),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
+    culler,
     login,
     cookieSecret: parts.cookieSecret,
     log,
@@ -110,6 +120,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     app,
     ctx,
     async close() {
+      culler.close();
       await app.close();
       await db.destroy();
     },

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));
   await sweep();
   const poller = setInterval(sweep, config.spawner.pollIntervalMs);
+  // Idle culling on its own timer (BERTH_CULL_*); off when the idle timeout and max age are 0.
+  hub.ctx.culler.start();
   await hub.app.listen({ host: config.bind.host, port: config.bind.port });
   // Routes: reconciled now, every 5 s, and within a second of the proxy restarting (a new epoch).
   const probe = new ChpRouteTable({ ...config.proxy, timeoutMs: 1_000 });

@@ -10,6 +10,7 @@ import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { TokensRepo } from '../db/tokens-repo.ts';
 import type { UsersRepo } from '../db/users-repo.ts';
 import type { OAuthProvider } from '../oauth/provider.ts';
+import type { IdleCuller } from '../servers/culler.ts';
 import type { ServerManager } from '../servers/manager.ts';
 
 /** What the HTTP layer may use. Built once by the composition root. */
@@ -24,6 +25,8 @@ export interface HubContext {
   readonly identity: IdentityResolver;
   readonly oauth: OAuthProvider;
   readonly lifecycle: ServerManager;
+  /** Idle culling: warnings and notices shown to users (servers/culler.ts). */
+  readonly culler: IdleCuller;
   /** The closed login pipeline around the enabled authenticators. */
   readonly login: LoginPipeline;
   readonly cookieSecret: string;

@@ -27,7 +27,9 @@ export interface DockerNetwork {
 }
 
 export interface DockerClient {
-  getImage(name: string): { inspect(): Promise<{ readonly Id: string }> };
+  getImage(name: string): {
+    inspect(): Promise<{ readonly Id: string; readonly RepoDigests?: readonly string[] | null }>;
+  };
   getVolume(name: string): {
     inspect(): Promise<{ readonly Name: string; readonly Labels: Record<string, string> | null }>;
   };
