@@ -15,9 +15,11 @@ import { usersAdminRoutes } from '../api/users-admin.ts';
 import { oidcRoutes } from '../auth/oidc/routes.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
+import { auditRoutes } from '../api/audit.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
+import { serverPageRoutes } from '../web/server-routes.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
 import { Xsrf } from './xsrf.ts';
@@ -92,6 +94,7 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
   );
 
   for (const routes of [
+    auditRoutes, // first: its onResponse hook audits every route after it
     rootRoutes,
     usersRoutes,
     serversRoutes,
@@ -103,6 +106,7 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     infoRoutes,
     oauthRoutes,
     oidcRoutes,
+    serverPageRoutes,
     webRoutes,
   ]) {
     routes(app, deps);

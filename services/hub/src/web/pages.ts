@@ -1,11 +1,33 @@
+import { hasAnyAdminView } from './admin-nav.ts';
 import { type Html, html } from './html.ts';
 
 export interface Viewer {
   readonly name: string;
   readonly admin: boolean;
+  /** The viewer's expanded scopes; the navigation shows only what they allow. */
+  readonly scopes?: readonly string[];
 }
 
-export function layout(title: string, body: Html, viewer?: Viewer, xsrf?: string): string {
+export interface LayoutOptions {
+  /** The admin's announcement, shown above the page (login and home). */
+  readonly banner?: string | null;
+  /** Which navigation entry is the current page. */
+  readonly current?: 'home' | 'tokens' | 'admin';
+}
+
+function navLink(href: string, label: string, here: boolean): Html {
+  return here
+    ? html`<a href="${href}" aria-current="page">${label}</a>`
+    : html`<a href="${href}">${label}</a>`;
+}
+
+export function layout(
+  title: string,
+  body: Html,
+  viewer?: Viewer,
+  xsrf?: string,
+  opts: LayoutOptions = {},
+): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -13,18 +35,21 @@ export function layout(title: string, body: Html, viewer?: Viewer, xsrf?: string
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Berth</title>
 <link rel="stylesheet" href="/hub/static/berth.css">
+<script src="/hub/static/berth-forms.js" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 <header class="bar">
   <a class="brand" href="/hub/home">Berth</a>
   ${
     viewer
-      ? html`<nav><span class="who">${viewer.name}</span>
+      ? html`<nav aria-label="Main">${navLink('/hub/home', 'Home', opts.current === 'home')}${navLink('/hub/token', 'Tokens', opts.current === 'tokens')}${viewer.scopes && hasAnyAdminView(viewer.scopes, viewer.name) ? navLink('/hub/admin', 'Admin', opts.current === 'admin') : ''}<span class="who">${viewer.name}</span>
       <form method="post" action="/hub/logout" class="inline"><input type="hidden" name="_xsrf" value="${xsrf ?? ''}"><button type="submit" class="link">Log out</button></form></nav>`
       : ''
   }
 </header>
-<main>
+${opts.banner ? html`<aside class="banner" aria-label="Announcement"><p>${opts.banner}</p></aside>` : ''}
+<main id="main" tabindex="-1">
 ${body}
 </main>
 </body>
@@ -43,6 +68,8 @@ export function loginPage(opts: {
   username?: string;
   /** One "Sign in with …" button per OIDC provider, beside the form (local and LDAP share the form). */
   providers?: readonly LoginProvider[];
+  /** The admin's announcement. */
+  banner?: string | null;
 }): string {
   return layout(
     'Sign in',
@@ -60,60 +87,9 @@ export function loginPage(opts: {
   </form>
   ${opts.providers?.length ? html`<div class="providers">${opts.providers.map((p) => html`<a class="button secondary" href="${p.href}">Sign in with ${p.name}</a>`)}</div>` : ''}
 </section>`,
-  );
-}
-
-export interface HomeServer {
-  readonly name: string;
-  readonly state: 'running' | 'pending' | 'stopping' | 'stopped';
-  readonly url: string;
-  readonly lastActivity: string | null;
-}
-
-export function homePage(
-  viewer: Viewer,
-  xsrf: string,
-  server: HomeServer,
-  failure?: { message: string; logs?: string },
-): string {
-  const s = server;
-  return layout(
-    'Home',
-    html`<section class="card">
-  <h1>Your server</h1>
-  ${failure ? html`<div class="error" role="alert"><p>The last start failed: ${failure.message}</p>${failure.logs ? html`<pre>${failure.logs}</pre>` : ''}</div>` : ''}
-  <p>Status: <strong class="state state-${s.state}">${s.state}</strong>${s.lastActivity ? html` · last activity ${s.lastActivity}` : ''}</p>
-  <div class="actions">
-  ${
-    s.state === 'running'
-      ? html`<a class="button" href="${s.url}">Open</a>
-  <form method="post" action="/hub/stop" class="inline"><input type="hidden" name="_xsrf" value="${xsrf}"><button type="submit" class="secondary">Stop</button></form>`
-      : s.state === 'pending'
-        ? html`<a class="button" href="/hub/spawn-pending/${encodeURIComponent(viewer.name)}">Starting…</a>`
-        : html`<form method="post" action="/hub/spawn" class="inline"><input type="hidden" name="_xsrf" value="${xsrf}"><button type="submit">Start my server</button></form>`
-  }
-  </div>
-</section>`,
-    viewer,
-    xsrf,
-  );
-}
-
-export function pendingPage(viewer: Viewer, xsrf: string, target: string): string {
-  return layout(
-    'Starting',
-    html`<section class="card">
-  <h1>Your server is starting</h1>
-  <div id="spawn-progress" data-progress-url="/hub/api/users/${encodeURIComponent(viewer.name)}/server/progress?_xsrf=${encodeURIComponent(xsrf)}">
-    <progress max="100" value="0"></progress>
-    <p class="progress progress-message" role="status">This page refreshes until it is ready, then takes you there.</p>
-  </div>
-  <noscript><meta http-equiv="refresh" content="2;url=${target}"></noscript>
-  <script src="/hub/static/spawn-pending.js" defer></script>
-  <p><a href="/hub/home">Back to home</a></p>
-</section>`,
-    viewer,
-    xsrf,
+    undefined,
+    undefined,
+    { banner: opts.banner ?? null },
   );
 }
 

@@ -1,15 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { auditLogin, auditLogout } from '../audit/events.ts';
 import type { Identity } from '../auth/identity.ts';
 import { idpLogoutUrl, oidcButtons } from '../auth/oidc/routes.ts';
 import { hasScope } from '../authz/scopes.ts';
-import { HubError } from '../errors.ts';
+import { SettingsRepo } from '../db/settings-repo.ts';
 import { sessionIdentity } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { safeNext } from './next-url.ts';
-import { errorPage, homePage, loginPage, notRunningPage, pendingPage } from './pages.ts';
+import { errorPage, loginPage, notRunningPage } from './pages.ts';
 import { SPAWN_PENDING_JS } from './spawn-pending-script.ts';
 import { BERTH_CSS } from './styles.ts';
 
@@ -18,6 +19,7 @@ type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   // The XSRF token is bound to the session, so a token from one session is useless in another.
   const xsrfFor = (req: FastifyRequest, reply: FastifyReply) => xsrf.token(req, reply);
+  const settings = new SettingsRepo(ctx.db);
 
   async function requireLogin(req: FastifyRequest, reply: FastifyReply): Promise<Identity | undefined> {
     const id = await sessionIdentity(ctx, req);
@@ -47,9 +49,14 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   app.get('/hub/login', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
     const next = safeNext(req.query.next);
     if (await sessionIdentity(ctx, req)) return reply.redirect(next, 302);
-    return reply
-      .type('text/html')
-      .send(loginPage({ xsrf: xsrfFor(req, reply), next, providers: oidcButtons(ctx, next) }));
+    return reply.type('text/html').send(
+      loginPage({
+        xsrf: xsrfFor(req, reply),
+        next,
+        providers: oidcButtons(ctx, next),
+        banner: await settings.get('announcement'),
+      }),
+    );
   });
 
   app.post(
@@ -70,6 +77,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
       const next = safeNext(body.next);
       const typed = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : '';
       const result = await ctx.login.loginWithPassword(body.username, body.password);
+      await auditLogin(ctx, req, result, 'password', typed);
       if (!result.ok) {
         // Wrong password, unknown user, blocked and not allowed all look the same from outside.
         const down = result.reason === 'unavailable';
@@ -82,6 +90,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
               next,
               username: typed,
               providers: oidcButtons(ctx, next),
+              banner: await settings.get('announcement'),
               error: down
                 ? 'The login service is unavailable right now. Please try again in a few minutes.'
                 : 'Invalid username or password.',
@@ -105,6 +114,7 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
     const session = secret ? await ctx.sessions.find(hashToken(secret), new Date()) : undefined;
     // Deleting the session cascades to every OAuth token its servers were issued.
     if (secret) await ctx.sessions.delete(hashToken(secret));
+    await auditLogout(ctx, req, session?.userId);
     clearSessionCookie(reply, secureCookies);
     // Users who came through an IdP are logged out there too, when it offers it.
     const idp = session ? await idpLogoutUrl(ctx, session.userId) : undefined;
@@ -113,72 +123,6 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   app.post('/hub/logout', { preHandler: async (req) => xsrf.verify(req) }, logout);
   // Single-user servers send the browser here with a GET after clearing their own cookie.
   app.get('/hub/logout', logout);
-
-  app.get('/hub/home', async (req, reply) => {
-    const id = await requireLogin(req, reply);
-    if (!id) return reply;
-    const row = await ctx.servers.find(id.user.id, '');
-    const state = !row ? 'stopped' : row.state === 'running' ? 'running' : row.state;
-    const failure = row ? undefined : ctx.lifecycle.lastFailure(id.user, '');
-    return reply.type('text/html').send(
-      homePage(
-        id.user,
-        xsrfFor(req, reply),
-        {
-          name: '',
-          state,
-          url: serverPrefix(id.user.name, ''),
-          lastActivity: row?.last_activity ? new Date(row.last_activity).toISOString() : null,
-        },
-        failure,
-      ),
-    );
-  });
-
-  app.post('/hub/spawn', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
-    const id = await requireLogin(req, reply);
-    if (!id) return reply;
-    // An OIDC user whose access token expired is re-checked at the IdP first (refresh token).
-    const recheck = await ctx.login.recheck(id.user);
-    if (!recheck.ok) {
-      if (recheck.reason === 'unavailable') {
-        return reply
-          .code(503)
-          .type('text/html')
-          .send(
-            errorPage(503, 'The login service is unavailable right now. Please try again in a few minutes.'),
-          );
-      }
-      if (id.sessionId) await ctx.sessions.delete(id.sessionId);
-      clearSessionCookie(reply, secureCookies);
-      return reply.redirect('/hub/login', 303);
-    }
-    const out = await ctx.lifecycle.start(recheck.user, '');
-    if (out.status === 'failed' || out.status === 'refused') return reply.redirect('/hub/home', 303);
-    return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(id.user.name)}`, 303);
-  });
-
-  // JupyterLab's hub menu links here.
-  app.get('/hub/spawn', async (_req, reply) => reply.redirect('/hub/home', 302));
-  app.get('/hub/spawn/:user', async (_req, reply) => reply.redirect('/hub/home', 302));
-  app.get('/hub/spawn/:user/:server', async (_req, reply) => reply.redirect('/hub/home', 302));
-
-  app.post('/hub/stop', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
-    const id = await requireLogin(req, reply);
-    if (!id) return reply;
-    await ctx.lifecycle.stop(id.user, '');
-    return reply.redirect('/hub/home', 303);
-  });
-
-  app.get('/hub/spawn-pending/:user', async (req: FastifyRequest<{ Params: { user: string } }>, reply) => {
-    const id = await requireLogin(req, reply);
-    if (!id) return reply;
-    if (req.params.user !== id.user.name) throw new HubError('FORBIDDEN', 'not your server');
-    const row = await ctx.servers.find(id.user.id, '');
-    if (row?.state === 'running') return reply.redirect(serverPrefix(id.user.name, ''), 302);
-    if (!row && !ctx.lifecycle.isPending(id.user, '')) return reply.redirect('/hub/home', 302);
-    return reply.type('text/html').send(pendingPage(id.user, xsrfFor(req, reply), req.url));
-  });
 
   app.get('/hub/user-redirect/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
     const id = await requireLogin(req, reply);

@@ -1,0 +1,112 @@
+import { serverPath, when, xsrfField } from './format.ts';
+import { type Html, html } from './html.ts';
+import { layout, type Viewer } from './pages.ts';
+
+export type ServerStatus = 'running' | 'pending' | 'stopping' | 'stopped';
+
+export interface HomeServer {
+  /** '' for the default server. */
+  readonly name: string;
+  readonly state: ServerStatus;
+  /** The server's public path, e.g. /user/alice/. */
+  readonly url: string;
+  readonly profile: string | null;
+  readonly started: Date | null;
+  readonly lastActivity: Date | null;
+  readonly failure?: { readonly message: string; readonly logs?: string };
+}
+
+export interface HomeOptions {
+  readonly servers: readonly HomeServer[];
+  /** Named servers are enabled (servers per user may be more than one). */
+  readonly namedServers: boolean;
+  /** Admins hold access:servers, so they may open this user's servers (JupyterHub's admin_access). */
+  readonly adminAccess: boolean;
+  /** Profiles exist: starting goes through the picker. */
+  readonly picker: boolean;
+  readonly banner?: string | null;
+}
+
+const LABEL: Record<ServerStatus, string> = {
+  running: 'running',
+  pending: 'starting',
+  stopping: 'stopping',
+  stopped: 'stopped',
+};
+
+function actions(viewer: Viewer, xsrf: string, s: HomeServer, picker: boolean): Html {
+  const named = s.name !== '';
+  const label = named ? html` <span class="sr-only">${s.name}</span>` : '';
+  const serverField = html`<input type="hidden" name="server_name" value="${s.name}">`;
+  const stop = html`<form method="post" action="/hub/stop" class="inline">${xsrfField(xsrf)}${serverField}<button type="submit" class="secondary">Stop${label}</button></form>`;
+  if (s.state === 'running') {
+    return html`<a class="button" href="${s.url}">Open${label}</a>${stop}`;
+  }
+  if (s.state === 'pending') {
+    return html`<a class="button" href="/hub/spawn-pending/${serverPath(viewer.name, s.name)}">Starting…${label}</a>${stop}`;
+  }
+  if (s.state === 'stopping') return html`<span class="muted">Stopping…</span>`;
+  return picker
+    ? html`<a class="button" href="/hub/spawn/${serverPath(viewer.name, s.name)}">Start${named ? label : html` my server`}</a>`
+    : html`<form method="post" action="/hub/spawn" class="inline">${xsrfField(xsrf)}${serverField}<button type="submit">Start${named ? label : html` my server`}</button></form>`;
+}
+
+function serverRow(viewer: Viewer, xsrf: string, s: HomeServer, picker: boolean): Html {
+  return html`<tr data-server="${s.name}">
+  <th scope="row">${s.name ? s.name : html`<span>Default</span>`}</th>
+  <td><span class="state state-${s.state}">${LABEL[s.state]}</span></td>
+  <td>${s.profile ?? html`<span class="muted">—</span>`}</td>
+  <td>${s.started ? when(s.started) : html`<span class="muted">—</span>`}</td>
+  <td>${s.lastActivity ? when(s.lastActivity) : html`<span class="muted">—</span>`}</td>
+  <td class="row-actions">${actions(viewer, xsrf, s, picker)}</td>
+</tr>`;
+}
+
+function failureBox(s: HomeServer): Html {
+  if (!s.failure) return html``;
+  return html`<div class="error" role="alert"><p>The last start of ${s.name ? html`the server <strong>${s.name}</strong>` : 'your server'} failed: ${s.failure.message}</p>${
+    s.failure.logs
+      ? html`<details open><summary>Last lines of the server's log</summary><pre>${s.failure.logs}</pre></details>`
+      : ''
+  }</div>`;
+}
+
+export function homePage(viewer: Viewer, xsrf: string, o: HomeOptions): string {
+  const def = o.servers.find((s) => s.name === '');
+  const picker = o.picker;
+  return layout(
+    'Home',
+    html`<section class="card" aria-labelledby="servers-h">
+  <h1 id="servers-h">Your servers</h1>
+  ${o.servers.map(failureBox)}
+  ${
+    def && o.servers.length === 1 && !o.namedServers
+      ? html`<p>Status: <strong class="state state-${def.state}">${LABEL[def.state]}</strong>${def.profile ? html` · profile ${def.profile}` : ''}${def.started ? html` · started ${when(def.started)}` : ''}${def.lastActivity ? html` · last activity ${when(def.lastActivity)}` : ''}</p>
+  <div class="actions">${actions(viewer, xsrf, def, picker)}</div>`
+      : html`<div class="table-wrap"><table class="servers">
+  <caption class="sr-only">Your servers</caption>
+  <thead><tr><th scope="col">Server</th><th scope="col">Status</th><th scope="col">Profile</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col">Actions</th></tr></thead>
+  <tbody>${o.servers.map((s) => serverRow(viewer, xsrf, s, picker))}</tbody>
+</table></div>`
+  }
+  ${
+    o.namedServers
+      ? html`<form method="${picker ? 'get' : 'post'}" action="/hub/spawn" class="new-server">
+    ${picker ? '' : xsrfField(xsrf)}
+    <label for="server_name">New named server</label>
+    <div class="inline-field"><input id="server_name" name="server_name" required maxlength="63" pattern="[a-z0-9][a-z0-9_.\\-]{0,62}" autocapitalize="none" aria-describedby="server_name_help"><button type="submit">Create</button></div>
+    <p id="server_name_help" class="help">Lowercase letters, digits, “.”, “_” and “-”. A stopped named server leaves this list; its files stay in its volume and come back when you create it again with the same name.</p>
+  </form>`
+      : ''
+  }
+</section>
+${
+  o.adminAccess
+    ? html`<aside class="notice" aria-label="Privacy notice"><p><strong>Note:</strong> administrators of this hub can open your running servers and see your files.</p></aside>`
+    : ''
+}`,
+    viewer,
+    xsrf,
+    { banner: o.banner ?? null, current: 'home' },
+  );
+}
