@@ -1,10 +1,11 @@
 import type { ServerRow, UserRow } from '../db/schema.ts';
+import type { CullWarning } from '../servers/culler.ts';
 import { serverPrefix } from '../servers/naming.ts';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
 /** A server as JupyterHub's REST API shapes it. */
-export function serverModel(user: UserRow, row: ServerRow, pending: boolean) {
+export function serverModel(user: UserRow, row: ServerRow, pending: boolean, cull?: CullWarning) {
   const ready = row.state === 'running';
   const path = serverPrefix(user.name, row.name);
   return {
@@ -18,13 +19,23 @@ export function serverModel(user: UserRow, row: ServerRow, pending: boolean) {
     last_activity: iso(row.last_activity ?? row.started),
     state: null,
     user_options: {},
+    /** Berth: set while idle culling will stop this server unless it is used (docs/configuration.md). */
+    cull_warning: cull
+      ? { reason: cull.reason, cull_at: iso(cull.cullAt), idle_since: iso(cull.idleSince) }
+      : null,
   };
 }
 
 /** A user as JupyterHub's REST API shapes it. */
-export function userModel(user: UserRow, servers: readonly ServerRow[], pendingNames: ReadonlySet<string>) {
+export function userModel(
+  user: UserRow,
+  servers: readonly ServerRow[],
+  pendingNames: ReadonlySet<string>,
+  cullWarning?: (serverName: string) => CullWarning | undefined,
+) {
   const byName: Record<string, ReturnType<typeof serverModel>> = {};
-  for (const s of servers) byName[s.name] = serverModel(user, s, pendingNames.has(s.name));
+  for (const s of servers)
+    byName[s.name] = serverModel(user, s, pendingNames.has(s.name), cullWarning?.(s.name));
   const def = byName[''];
   return {
     kind: 'user' as const,

@@ -51,7 +51,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
 
   async function model(user: UserRow) {
     const servers = await ctx.servers.forUser(user.id);
-    return userModel(user, servers, pendingOf(user, servers));
+    return userModel(user, servers, pendingOf(user, servers), (s) => ctx.culler.warning(user.name, s));
   }
 
   async function existing(name: string): Promise<UserRow> {
@@ -69,7 +69,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
-      return userModel(u, mine, pendingOf(u, mine));
+      return userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
     });
     if (!wantsPagination(req)) return items;
     reply.type('application/jupyterhub-pagination+json');

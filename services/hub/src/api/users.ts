@@ -11,7 +11,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
   async function model(user: Parameters<typeof userModel>[0]) {
     const servers = await ctx.servers.forUser(user.id);
     const pending = new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
-    return userModel(user, servers, pending);
+    return userModel(user, servers, pending, (s) => ctx.culler.warning(user.name, s));
   }
 
   /** The identity behind a token or session, with its expanded scopes. */
