@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { applyAccessAtStart } from './auth/apply-access.ts';
+import { PostgresAuditLog } from './audit/audit-log.ts';
+import { UsageReport } from './audit/usage.ts';
 import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
@@ -114,6 +116,8 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     cookieSecret: parts.cookieSecret,
     log,
     jupyterhubVersion: config.jupyterhubVersion,
+    audit: new PostgresAuditLog(db, log.child({ component: 'audit' })),
+    usage: new UsageReport(db),
   };
   const app = await buildServer(ctx);
   return {

@@ -24,7 +24,18 @@ const IMPLIES: Readonly<Record<string, readonly string[]>> = {
 /** Scopes of the built-in roles. `self` means "the owner's scopes, filtered to the owner". */
 export const ROLE_SCOPES = {
   user: ['self'],
-  admin: ['admin:users', 'admin:servers', 'admin:groups', 'read:hub', 'proxy', 'shutdown', 'access:servers'],
+  admin: [
+    'admin:users',
+    'admin:servers',
+    'admin:groups',
+    'read:hub',
+    'proxy',
+    'shutdown',
+    'access:servers',
+    // Berth extensions: the audit log and usage accounting (docs/api.md), admin-only by default
+    'read:audit',
+    'read:usage',
+  ],
   server: ['users:activity!user', 'access:servers!server'],
   token: ['inherit'],
 } as const;

@@ -38,11 +38,13 @@ export async function apiIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xs
     const token = tokenFromAuthorization(header);
     const id = token ? await ctx.identity.fromToken(token) : undefined;
     if (!id) throw new HubError('UNAUTHENTICATED', 'invalid or expired token');
+    req.berthIdentity = id; // for the audit log
     return id;
   }
   const id = await sessionIdentity(ctx, req);
   if (!id) throw new HubError('UNAUTHENTICATED', 'authentication required');
   xsrf.verify(req);
+  req.berthIdentity = id; // for the audit log
   return id;
 }
 

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { UsageReport } from '../audit/usage.ts';
 import type { IdentityResolver } from '../auth/identity.ts';
 import type { LoginPipeline } from '../auth/login-pipeline.ts';
 import type { Config } from '../config/schema.ts';
@@ -33,4 +35,8 @@ export interface HubContext {
   readonly log: Logger;
   /** The JupyterHub version Berth reports to single-user servers. */
   readonly jupyterhubVersion: string;
+  /** Logins, admin actions, token changes and access to others' servers (audit/audit-log.ts). */
+  readonly audit: AuditLog;
+  /** Server-hours per user, group and profile (audit/usage.ts). */
+  readonly usage: UsageReport;
 }

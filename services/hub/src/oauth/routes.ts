@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { auditServerAccess } from '../audit/events.ts';
 import { refuseTokenInUrl, sessionIdentity } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { errorPage } from '../web/pages.ts';
@@ -37,6 +38,7 @@ export const oauthRoutes: RouteModule = (app, { ctx }) => {
       }
       const out = await ctx.oauth.authorize(req.query, id.user, id.scopes, id.sessionId);
       if (!out.ok) return reply.code(out.status).type('text/html').send(errorPage(out.status, out.message));
+      await auditServerAccess(ctx, req, id.user.name, req.query.client_id);
       return reply.redirect(out.redirect, 302);
     },
   );

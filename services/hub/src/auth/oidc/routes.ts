@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { auditLogin } from '../../audit/events.ts';
 import type { HubContext } from '../../http/context.ts';
 import type { RouteModule } from '../../http/route-deps.ts';
 import { readSessionSecret, setSessionCookie } from '../../http/session-cookie.ts';
@@ -92,6 +93,7 @@ export const oidcRoutes: RouteModule = (app, { ctx, secureCookies }) => {
     const url = new URL(oidc.redirectUri);
     url.search = new URL(req.url, 'http://callback.invalid').search;
     const result = await ctx.login.loginWithCallback(oidc, { kind: 'callback', url, flow });
+    await auditLogin(ctx, req, result, oidc.kind);
     if (!result.ok) {
       if (result.reason === 'unavailable') return unavailable(reply);
       return reply

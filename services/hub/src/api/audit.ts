@@ -1,0 +1,132 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import { apiAction } from '../audit/api-actions.ts';
+import type { AuditOutcome } from '../audit/audit-log.ts';
+import { csvRows } from '../audit/csv.ts';
+import type { UsageBy } from '../audit/usage.ts';
+import { HubError } from '../errors.ts';
+import { apiIdentity, requireScope } from '../http/auth.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
+
+const auditQuery = {
+  type: 'object',
+  properties: {
+    offset: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    action: { type: 'string', pattern: '^[a-z_.]{1,100}$' },
+    actor: { type: 'string', minLength: 1, maxLength: 300 },
+    user: { type: 'string', minLength: 1, maxLength: 300 },
+    outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
+    since: { type: 'string', maxLength: 40 },
+    until: { type: 'string', maxLength: 40 },
+  },
+} as const;
+
+const usageQuery = {
+  type: 'object',
+  properties: {
+    from: { type: 'string', maxLength: 40 },
+    to: { type: 'string', maxLength: 40 },
+    by: { type: 'string', enum: ['user', 'group', 'profile'] },
+    format: { type: 'string', enum: ['json', 'csv'] },
+  },
+} as const;
+
+type AuditQs = { offset?: string; limit?: string; action?: string; actor?: string; user?: string } & {
+  outcome?: AuditOutcome;
+  since?: string;
+  until?: string;
+};
+type UsageQs = { from?: string; to?: string; by?: UsageBy; format?: 'json' | 'csv' };
+
+function date(v: string | undefined, key: string): Date | undefined {
+  if (v === undefined) return undefined;
+  // ISO 8601 dates and date-times only: `Date` accepts far more than it should.
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
+    throw new HubError('BAD_REQUEST', `${key} must be an ISO 8601 date or date-time`);
+  }
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999) {
+    throw new HubError('BAD_REQUEST', `${key} is not a valid date`);
+  }
+  return d;
+}
+
+function actorOf(id: Identity): string {
+  const service = (id as { service?: { name?: string } }).service?.name;
+  if (service) return `service:${service}`;
+  return (id as { user?: { name?: string } }).user?.name ?? 'unknown';
+}
+
+/**
+ * Berth extensions: `GET /hub/api/audit` (scope `read:audit`) and `GET /hub/api/usage` (scope `read:usage`),
+ * both held by admins only by default; and the hook that writes every state-changing REST API call to the
+ * audit log.
+ */
+export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
+  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    const id = req.berthIdentity;
+    if (!id) return;
+    const s = reply.statusCode;
+    const outcome: AuditOutcome | undefined = s < 300 ? 'success' : s === 403 ? 'denied' : undefined;
+    if (!outcome) return;
+    const a = apiAction(req.method, req.routeOptions.url, (req.params ?? {}) as Record<string, string>);
+    if (!a) return;
+    const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : undefined;
+    await ctx.audit.record({
+      action: a.action,
+      outcome,
+      actor: actorOf(id),
+      targetUser: a.targetUser,
+      target: a.target,
+      ip: req.ip,
+      detail: { method: req.method, path: req.routeOptions.url, status: s, ...(body ? { body } : {}) },
+    });
+  });
+
+  app.get('/hub/api/audit', { schema: { querystring: auditQuery } }, async (req, reply) => {
+    const id = await apiIdentity(ctx, req, xsrf);
+    requireScope(id, 'read:audit');
+    const q = req.query as AuditQs;
+    const page = pageFromQuery(req);
+    const since = date(q.since, 'since');
+    const until = date(q.until, 'until');
+    const { items, total } = await ctx.audit.list({
+      ...page,
+      ...(q.action ? { action: q.action } : {}),
+      ...(q.actor ? { actor: q.actor } : {}),
+      ...(q.user ? { targetUser: q.user } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+    });
+    if (wantsPagination(req)) return reply.send(paginated(items, page, total, '/hub/api/audit'));
+    return reply.send(items);
+  });
+
+  app.get('/hub/api/usage', { schema: { querystring: usageQuery } }, async (req, reply) => {
+    const id = await apiIdentity(ctx, req, xsrf);
+    requireScope(id, 'read:usage');
+    const q = req.query as UsageQs;
+    const to = date(q.to, 'to') ?? new Date();
+    const from = date(q.from, 'from') ?? new Date(to.getTime() - 30 * 24 * 3600 * 1000);
+    if (from.getTime() >= to.getTime()) throw new HubError('BAD_REQUEST', 'from must be before to');
+    const by: UsageBy = q.by ?? 'user';
+    const rows = await ctx.usage.report(by, from, to);
+    const csv = q.format === 'csv' || (q.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+    if (csv) {
+      const name = `berth-usage-by-${by}-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.csv`;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(
+          csvRows(
+            [by, 'server_hours', 'servers', 'from', 'to'],
+            rows.map((r) => [r.key, r.server_hours, r.servers, from.toISOString(), to.toISOString()]),
+          ),
+        );
+    }
+    return reply.send({ from: from.toISOString(), to: to.toISOString(), by, rows });
+  });
+};
