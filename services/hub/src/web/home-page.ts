@@ -14,6 +14,11 @@ export interface HomeServer {
   readonly started: Date | null;
   readonly lastActivity: Date | null;
   readonly failure?: { readonly message: string; readonly logs?: string };
+  /** Idle culling: when this server will be stopped unless used, or why it was stopped. */
+  readonly cull?: {
+    readonly warning?: { readonly cullAt: Date; readonly reason: 'idle' | 'max-age' };
+    readonly notice?: string;
+  };
 }
 
 export interface HomeOptions {
@@ -71,6 +76,18 @@ function failureBox(s: HomeServer): Html {
   }</div>`;
 }
 
+function cullBox(s: HomeServer): Html {
+  const which = s.name ? html`The server <strong>${s.name}</strong>` : 'Your server';
+  const w = s.cull?.warning;
+  if (w) {
+    const why = w.reason === 'idle' ? 'it has been idle' : 'it reached the maximum run time';
+    return html`<div class="warning" role="status" data-cull-warning="${s.name}"><p>${which} will be stopped at ${when(w.cullAt)} because ${why}. ${w.reason === 'idle' ? 'Use it (or run something) to keep it. ' : ''}Your files are kept.</p></div>`;
+  }
+  return s.cull?.notice
+    ? html`<div class="notice" role="status" data-cull-notice="${s.name}"><p>${s.cull.notice}</p></div>`
+    : html``;
+}
+
 export function homePage(viewer: Viewer, xsrf: string, o: HomeOptions): string {
   const def = o.servers.find((s) => s.name === '');
   const picker = o.picker;
@@ -79,6 +96,7 @@ export function homePage(viewer: Viewer, xsrf: string, o: HomeOptions): string {
     html`<section class="card" aria-labelledby="servers-h">
   <h1 id="servers-h">Your servers</h1>
   ${o.servers.map(failureBox)}
+  ${o.servers.map(cullBox)}
   ${
     def && o.servers.length === 1 && !o.namedServers
       ? html`<p>Status: <strong class="state state-${def.state}">${LABEL[def.state]}</strong>${def.profile ? html` · profile ${def.profile}` : ''}${def.started ? html` · started ${when(def.started)}` : ''}${def.lastActivity ? html` · last activity ${when(def.lastActivity)}` : ''}</p>

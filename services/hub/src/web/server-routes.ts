@@ -72,6 +72,8 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
       const pending = ctx.lifecycle.isPending(id.user, name);
       const state = row ? (row.state === 'running' ? 'running' : row.state) : pending ? 'pending' : 'stopped';
       const failure = row || pending ? undefined : ctx.lifecycle.lastFailure(id.user, name);
+      const warning = ctx.culler.warning(id.user.name, name);
+      const notice = row || pending ? undefined : ctx.culler.notice(id.user.name, name)?.message;
       return {
         name,
         state,
@@ -80,6 +82,9 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
         started: row ? new Date(row.started) : null,
         lastActivity: row?.last_activity ? new Date(row.last_activity) : null,
         ...(failure ? { failure } : {}),
+        ...(warning || notice
+          ? { cull: { ...(warning ? { warning } : {}), ...(notice ? { notice } : {}) } }
+          : {}),
       };
     };
     const servers = [
