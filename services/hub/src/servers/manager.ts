@@ -15,6 +15,7 @@ import {
 } from '../spawner/spawner.ts';
 import { singleUserEnv } from './env.ts';
 import { accessScope, oauthClientId, serverPrefix } from './naming.ts';
+import { sweepCache } from './sweep-cache.ts';
 import { type ReadyOutcome, type WaitOptions, waitForServer } from './wait-ready.ts';
 
 export interface LifecycleConfig {
@@ -552,6 +553,7 @@ export class ServerManager {
 
   async #sweep(): Promise<SweepReport> {
     const r = { kept: 0, reaped: 0, resumed: 0, finishedStops: 0, orphans: 0, unknown: 0 };
+    const cache = sweepCache();
     // List first, then read the records: a server the backend holds had its record claimed before it was made.
     let managed: ManagedServer[] | undefined;
     if (this.#spawner.list) {
@@ -572,7 +574,7 @@ export class ServerManager {
         if (row.state === 'running') {
           const seen = await this.#spawner.status(row.spawner_state as SpawnerState);
           if (seen.state === 'running') {
-            await this.#spawner.reattach?.(row.spawner_state as SpawnerState);
+            await this.#spawner.reattach?.(row.spawner_state as SpawnerState, cache);
             r.kept++;
           } else if (seen.state === 'unknown') r.unknown++;
           else {

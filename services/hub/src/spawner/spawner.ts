@@ -57,6 +57,11 @@ export type SpawnerStatus =
   | { readonly state: 'stopped'; readonly exitCode?: number; readonly oomKilled?: boolean }
   | { readonly state: 'unknown'; readonly error: string };
 
+/** Scratch space for one sweep: `once` runs `load` for the first caller of `key` and shares its result. */
+export interface SweepCache {
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
+}
+
 /** A server the backend holds, found by its labels: what the hub reattaches to after a restart. */
 export interface ManagedServer {
   readonly user: string;
@@ -85,9 +90,10 @@ export interface Spawner {
   list?(filter?: { user?: string; serverName?: string }): Promise<ManagedServer[]>;
   /**
    * Make a server the hub found running after a restart reachable again (e.g. reconnect a recreated proxy to
-   * its network). Idempotent. Optional capability.
+   * its network). Idempotent. Optional capability. `cache` lives for one sweep over all servers: what every
+   * server needs is looked up once per sweep, not once per server.
    */
-  reattach?(state: SpawnerState): Promise<void>;
+  reattach?(state: SpawnerState, cache?: SweepCache): Promise<void>;
 }
 
 export type SpawnErrorCode =

@@ -24,14 +24,26 @@ export function composePeers(docker: DockerClient, o: ComposePeersOptions): () =
     const me = await docker.getContainer(o.self ?? hostname()).inspect();
     const project = me.Config.Labels?.[PROJECT];
     if (!project) throw new Error('per-server networks need the hub to run as a Compose service');
-    const peers: NetworkPeer[] = [{ container: me.Id, aliases: [...o.hubAliases] }];
+    const peers: NetworkPeer[] = [
+      {
+        container: me.Id,
+        aliases: [...o.hubAliases],
+        networks: Object.keys(me.NetworkSettings?.Networks ?? {}),
+      },
+    ];
     for (const service of o.services) {
       const found = await docker.listContainers({
         all: false,
         filters: JSON.stringify({ label: [`${PROJECT}=${project}`, `${SERVICE}=${service}`] }),
       });
       if (found.length === 0) throw new Error(`compose service ${service} is not running`);
-      for (const c of found) peers.push({ container: c.Id, aliases: [service] });
+      for (const c of found) {
+        peers.push({
+          container: c.Id,
+          aliases: [service],
+          networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+        });
+      }
     }
     return peers;
   };

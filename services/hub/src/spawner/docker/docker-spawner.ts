@@ -12,6 +12,7 @@ import {
   type SpawnerStatus,
   type SpawnRequest,
   type Started,
+  type SweepCache,
 } from '../spawner.ts';
 import type { DockerClient, DockerContainer } from './client.ts';
 import { containerCreateOptions, planContainer } from './container-config.ts';
@@ -98,10 +99,14 @@ export class DockerSpawner implements Spawner {
    * Make a server found after a restart reachable again: with per-server networks, a recreated proxy or hub
    * is not connected to the server's network yet. Idempotent; a no-op with the shared network.
    */
-  async reattach(state: SpawnerState): Promise<void> {
+  async reattach(state: SpawnerState, cache?: SweepCache): Promise<void> {
     const net = networkRef(state);
-    if (!net || !this.#o.serverNetworks) return;
-    await connectPeers(this.#docker, net, await this.#o.serverNetworks.peers());
+    const opts = this.#o.serverNetworks;
+    if (!net || !opts) return;
+    // Once per sweep, not once per server: the lookup is two Docker calls, and it knows which networks each
+    // peer is already on, so a steady-state sweep makes no Docker call per server for this.
+    const peers = await (cache ? cache.once('docker:network-peers', () => opts.peers()) : opts.peers());
+    await connectPeers(this.#docker, net, peers);
   }
 
   async #stopContainer(container: DockerContainer): Promise<void> {

@@ -13,6 +13,8 @@ import { isOurs } from './labels.ts';
 export interface NetworkPeer {
   readonly container: string;
   readonly aliases: readonly string[];
+  /** Names of the networks the peer is on already, when known: connecting to those is skipped. */
+  readonly networks?: readonly string[];
 }
 
 /** How many /28 blocks start() tries before it gives up on finding a free subnet. */
@@ -97,6 +99,7 @@ export async function connectPeers(
   peers: readonly NetworkPeer[],
 ): Promise<void> {
   for (const peer of peers) {
+    if (peer.networks?.includes(name)) continue;
     await docker
       .getNetwork(name)
       .connect({ Container: peer.container, EndpointConfig: { Aliases: [...peer.aliases] } })
