@@ -5,7 +5,7 @@
  * through the API's own scope checks. Field values become a JSON body:
  *
  * - `data-type="boolean"` (a checkbox's checked state, or the value "true"), `"integer"` (a number; empty is
- *   left out), `"list"` (checked boxes of that name, or a text split on commas/whitespace);
+ *   left out), `"list"` (checked boxes of that name, or a text split on commas/whitespace; an empty list is left out);
  * - `data-body="none"` sends no body;
  * - `data-url-field="name"` appends the field's value (URI-encoded) to the URL and leaves it out of the body.
  *
@@ -56,7 +56,7 @@ export const FORMS_JS = `'use strict';
       }
       if (el.value !== '' || el.hasAttribute('data-keep-empty')) body[el.name] = el.value;
     });
-    Object.keys(lists).forEach(function (k) { body[k] = lists[k]; });
+    Object.keys(lists).forEach(function (k) { if (lists[k].length) body[k] = lists[k]; });
     return body;
   }
   function call(form) {

@@ -11,8 +11,7 @@ import {
 import { BrowserClient, login, xsrfFrom } from '../testing/browser-client.ts';
 import { type Harness, startHarness } from '../testing/hub-harness.ts';
 import { ListeningSpawner } from '../testing/listening-spawner.ts';
-
-export const XSS = `<img src=x onerror="alert('xss')"><script>alert(1)</script>`;
+import { assertEscaped, XSS } from '../testing/xss.ts';
 
 /**
  * A backend whose server named `broken` dies on start with markup in its error and in its log output (a
@@ -20,7 +19,7 @@ export const XSS = `<img src=x onerror="alert('xss')"><script>alert(1)</script>`
  */
 class HostileOutputSpawner implements Spawner {
   readonly inner = new ListeningSpawner();
-  async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
+  async start(req: SpawnRequest, _signal?: AbortSignal): Promise<Started> {
     if (req.serverName === 'broken') {
       throw new SpawnError('EXITED_EARLY', `exited: ${XSS}`, { broken: true });
     }
@@ -40,13 +39,6 @@ class HostileOutputSpawner implements Spawner {
   }
 }
 
-/** Every state of the payload in a page: only the escaped form may appear. */
-export function assertEscaped(body: string, payload = XSS): void {
-  assert.ok(!body.includes(payload), 'the raw payload is in the page');
-  assert.ok(!/<script>alert/i.test(body), 'a script tag from the payload is in the page');
-  assert.ok(!/<img src=x/i.test(body), 'an img tag from the payload is in the page');
-}
-
 describe('home and spawn pages (real Postgres)', () => {
   let h: Harness;
   before(async () => {
@@ -55,6 +47,12 @@ describe('home and spawn pages (real Postgres)', () => {
     await h.addUser('root', 'correct horse battery', true);
   });
   after(() => h?.close());
+
+  async function user(name: string) {
+    const u = await h.hub.ctx.users.byName(name);
+    assert.ok(u, `${name} exists`);
+    return u;
+  }
 
   async function as(name: string): Promise<BrowserClient> {
     const c = new BrowserClient(h.base);
@@ -90,7 +88,7 @@ describe('home and spawn pages (real Postgres)', () => {
     assert.match(after.body, /<a class="button" href="\/user\/alice\/">Open<\/a>/);
     const stop = await c.postForm('/hub/stop', { _xsrf: xsrfFrom(after.body) }, false);
     assert.equal(stop.status, 303);
-    assert.equal(await h.hub.ctx.servers.find((await h.hub.ctx.users.byName('alice'))!.id, ''), undefined);
+    assert.equal(await h.hub.ctx.servers.find((await user('alice')).id, ''), undefined);
   });
 
   it('creates a named server, lists it beside the default one, and stops it', async () => {
@@ -151,7 +149,7 @@ describe('home and spawn pages (real Postgres)', () => {
     const home = await c.get('/hub/home');
     // A start that is still pending when the page renders: the harness waits 5 s before answering pending,
     // so use the lifecycle directly and cancel through the page's form.
-    const alice = (await h.hub.ctx.users.byName('alice'))!;
+    const alice = await user('alice');
     const start = h.hub.ctx.lifecycle.start(alice, 'slow');
     const cancel = await c.postForm('/hub/stop', { _xsrf: xsrfFrom(home.body), server_name: 'slow' }, false);
     assert.equal(cancel.status, 303);

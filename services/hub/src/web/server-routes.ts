@@ -1,17 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Identity } from '../auth/identity.ts';
 import { ROLE_SCOPES } from '../authz/scopes.ts';
 import type { ServerRow } from '../db/schema.ts';
 import { SettingsRepo } from '../db/settings-repo.ts';
 import { HubError } from '../errors.ts';
-import { sessionIdentity } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
 import { serverPath } from './format.ts';
 import { FORMS_JS } from './forms-script.ts';
 import { type HomeServer, homePage } from './home-page.ts';
-import { safeNext } from './next-url.ts';
+import { requirePageLogin } from './page-auth.ts';
 import { errorPage } from './pages.ts';
 import { profileChoices } from './profile-choices.ts';
 import { pendingPage, pickerPage, spawnFailedPage } from './spawn-pages.ts';
@@ -48,15 +46,6 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   // Admins hold access:servers unless the role says otherwise (JupyterHub's admin_access).
   const adminAccess = (ROLE_SCOPES.admin as readonly string[]).includes('access:servers');
 
-  async function requireLogin(req: FastifyRequest, reply: FastifyReply): Promise<Identity | undefined> {
-    const id = await sessionIdentity(ctx, req);
-    if (!id) {
-      reply.redirect(`/hub/login?next=${encodeURIComponent(safeNext(req.url))}`, 302);
-      return undefined;
-    }
-    return id;
-  }
-
   app.get('/hub/static/berth-forms.js', async (_req, reply) =>
     reply
       .type('text/javascript; charset=utf-8')
@@ -65,7 +54,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   );
 
   app.get('/hub/home', async (req, reply) => {
-    const id = await requireLogin(req, reply);
+    const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
     const rows = await ctx.servers.forUser(id.user.id);
     const view = (name: string, row: ServerRow | undefined): HomeServer => {
@@ -111,7 +100,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     req: FastifyRequest<{ Params: Partial<ServerParams>; Querystring: { server_name?: string } }>,
     reply: FastifyReply,
   ) {
-    const id = await requireLogin(req, reply);
+    const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
     if (req.params.user !== undefined && req.params.user !== id.user.name) {
       throw new HubError('FORBIDDEN', 'you can only start your own servers here');
@@ -131,7 +120,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   app.get('/hub/spawn/:user/:server', picker);
 
   app.post('/hub/spawn', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
-    const id = await requireLogin(req, reply);
+    const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
     const body = (req.body ?? {}) as SpawnBody;
     const server = serverNameFrom(body.server_name);
@@ -184,7 +173,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
 
   /** Stop a server, or cancel its start. */
   app.post('/hub/stop', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
-    const id = await requireLogin(req, reply);
+    const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
     const server = serverNameFrom(((req.body ?? {}) as SpawnBody).server_name);
     await ctx.lifecycle.stop(id.user, server);
@@ -192,7 +181,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   });
 
   async function pending(req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) {
-    const id = await requireLogin(req, reply);
+    const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
     if (req.params.user !== id.user.name) throw new HubError('FORBIDDEN', 'not your server');
     const server = serverNameFrom(req.params.server);

@@ -1,0 +1,160 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import { collectionFilter } from '../authz/collection-filter.ts';
+import { hasScope } from '../authz/scopes.ts';
+import type { ServerRow } from '../db/schema.ts';
+import { SettingsRepo } from '../db/settings-repo.ts';
+import { HubError } from '../errors.ts';
+import type { RouteModule } from '../http/route-deps.ts';
+import { type AdminSection, adminSections } from './admin-nav.ts';
+import {
+  type AdminServerRow,
+  adminIndexPage,
+  announcementPage,
+  serversAdminPage,
+  usersAdminPage,
+} from './admin-pages.ts';
+import { searchUsers } from './admin-queries.ts';
+import { requirePageLogin } from './page-auth.ts';
+import { viewerOf } from './viewer.ts';
+
+const PAGE = 25;
+
+type ListQuery = { q?: string; offset?: string };
+
+function listQuery(req: FastifyRequest<{ Querystring: ListQuery }>): { q: string; offset: number } {
+  const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 64) : '';
+  const raw = req.query.offset;
+  if (raw !== undefined && !/^\d{1,9}$/.test(raw))
+    throw new HubError('BAD_REQUEST', 'offset must be a number');
+  return { q, offset: raw === undefined ? 0 : Number(raw) };
+}
+
+function profileOf(row: ServerRow): string | null {
+  const r = row as ServerRow & { profile?: unknown };
+  if (typeof r.profile === 'string') return r.profile;
+  const p = (row.spawner_state as Record<string, unknown> | null)?.profile;
+  return typeof p === 'string' ? p : null;
+}
+
+/**
+ * The admin pages. Each shows only what the viewer's scopes allow (the same filters the REST API applies), and
+ * every action on them is a call to the REST API (berth-forms.js), which checks the scopes again.
+ */
+export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
+  const settings = new SettingsRepo(ctx.db);
+
+  /** The viewer and their sections, or a 403 when `href` is not one of them. */
+  async function enter(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    href: string | undefined,
+  ): Promise<{ id: Identity; sections: AdminSection[] } | undefined> {
+    const id = await requirePageLogin(ctx, req, reply);
+    if (!id) return undefined;
+    const sections = adminSections(id.scopes, id.user.name);
+    if (sections.length === 0 || (href !== undefined && !sections.some((s) => s.href === href))) {
+      throw new HubError('FORBIDDEN', 'you may not see this page');
+    }
+    return { id, sections };
+  }
+
+  app.get('/hub/admin', async (req, reply) => {
+    const e = await enter(req, reply, undefined);
+    if (!e) return reply;
+    return reply.type('text/html').send(adminIndexPage(viewerOf(e.id), xsrf.token(req, reply), e.sections));
+  });
+
+  app.get('/hub/admin/users', async (req: FastifyRequest<{ Querystring: ListQuery }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/users');
+    if (!e) return reply;
+    const { id } = e;
+    const { q, offset } = listQuery(req);
+    const filter = collectionFilter(id.scopes, 'read:users');
+    if (!filter) throw new HubError('FORBIDDEN', 'you may not see users');
+    const { rows, total } = await searchUsers(ctx.db, filter, q, offset, PAGE);
+    const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const canManage = hasScope(id.scopes, 'admin:users');
+    return reply.type('text/html').send(
+      usersAdminPage(viewerOf(id), xsrf.token(req, reply), e.sections, {
+        users: rows.map((u) => ({
+          name: u.name,
+          admin: u.admin,
+          groups: u.groups,
+          created: new Date(u.created),
+          lastActivity: u.last_activity ? new Date(u.last_activity) : null,
+          running: (servers.get(u.id) ?? []).length,
+        })),
+        q,
+        offset,
+        limit: PAGE,
+        total,
+        canManage,
+        canGrantAdmin: canManage && id.user.admin,
+        volumePolicy: ctx.config.volumes.onUserDelete,
+      }),
+    );
+  });
+
+  app.get('/hub/admin/servers', async (req: FastifyRequest<{ Querystring: ListQuery }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/servers');
+    if (!e) return reply;
+    const { id } = e;
+    const { q, offset } = listQuery(req);
+    const filter = collectionFilter(id.scopes, 'read:servers');
+    if (!filter) throw new HubError('FORBIDDEN', 'you may not see servers');
+    const { rows, total } = await searchUsers(ctx.db, filter, q, offset, PAGE);
+    const byUser = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const list: AdminServerRow[] = [];
+    for (const u of rows) {
+      const mine = byUser.get(u.id) ?? [];
+      const names = ['', ...mine.filter((s) => s.name !== '').map((s) => s.name)];
+      for (const name of names) {
+        const row = mine.find((s) => s.name === name);
+        const target = { user: u.name, server: `${u.name}/${name}` };
+        const pending = ctx.lifecycle.isPending(u, name);
+        const state = row
+          ? row.state === 'running'
+            ? 'running'
+            : row.state
+          : pending
+            ? 'pending'
+            : 'stopped';
+        list.push({
+          user: u.name,
+          name,
+          state,
+          profile: row ? profileOf(row) : null,
+          started: row ? new Date(row.started) : null,
+          lastActivity: row?.last_activity ? new Date(row.last_activity) : null,
+          canStart: hasScope(id.scopes, 'servers', target),
+          canStop: hasScope(id.scopes, 'servers', target),
+        });
+      }
+    }
+    return reply.type('text/html').send(
+      serversAdminPage(viewerOf(id), xsrf.token(req, reply), e.sections, {
+        servers: list,
+        offset,
+        limit: PAGE,
+        total,
+        q,
+      }),
+    );
+  });
+
+  app.get('/hub/admin/announcement', async (req, reply) => {
+    const e = await enter(req, reply, '/hub/admin/announcement');
+    if (!e) return reply;
+    return reply
+      .type('text/html')
+      .send(
+        announcementPage(
+          viewerOf(e.id),
+          xsrf.token(req, reply),
+          e.sections,
+          await settings.getWithMeta('announcement'),
+        ),
+      );
+  });
+};
