@@ -42,7 +42,7 @@ export function userModel(
     name: user.name,
     admin: user.admin,
     roles: user.admin ? ['admin', 'user'] : ['user'],
-    groups: [] as string[],
+    groups: [...(user.groups ?? [])],
     server: def?.ready ? def.url : null,
     pending: def?.pending ?? null,
     created: iso(user.created),

@@ -32,18 +32,16 @@ describe('scope matrix and bad input (real Postgres)', () => {
     await h.addUser('root', 'root-password', true);
     await h.addUser('alice', 'alice-password');
     await h.addUser('bob', 'bob-password');
-    await h.hub.ctx.db
-      .updateTable('users')
-      .set({ groups: JSON.stringify(['physics']) })
-      .where('name', '=', 'bob')
-      .execute();
+    const bob = await h.hub.ctx.users.byName('bob');
+    assert.ok(bob);
+    await h.hub.ctx.groups.syncUserGroups(bob.id, ['physics']);
   });
   after(() => h?.close());
 
   // Each endpoint, the scope it needs, and the status that means "passed the scope check".
   const matrix: { call: () => Promise<Call>; scope: string; ok: number[] }[] = [
     { scope: 'read:users', ok: [200], call: async () => ({ method: 'GET', path: '/users/alice' }) },
-    { scope: 'read:users', ok: [200], call: async () => ({ method: 'GET', path: '/users' }) },
+    { scope: 'list:users', ok: [200], call: async () => ({ method: 'GET', path: '/users' }) },
     { scope: 'read:hub', ok: [200], call: async () => ({ method: 'GET', path: '/info' }) },
     {
       scope: 'admin:users',
@@ -135,16 +133,21 @@ describe('scope matrix and bad input (real Postgres)', () => {
       assert.equal(r.status, 200);
       return (r.json as { name: string }[]).map((u) => u.name).sort();
     };
-    assert.deepEqual(await names(await exact(['read:users!user=alice'])), ['alice']);
+    assert.deepEqual(await names(await exact(['list:users!user=alice'])), ['alice']);
     assert.deepEqual(await names(await exact(['admin:users!user=alice'])), ['alice']);
-    assert.deepEqual(await names(await exact(['read:users!group=physics'])), ['bob']);
+    assert.deepEqual(await names(await exact(['list:users!group=physics'])), ['bob']);
     const alice = await h.hub.ctx.users.byName('alice');
     assert.ok(alice);
-    assert.deepEqual(await names((await issueApiToken(h.hub.ctx, alice, {})).token), ['alice']);
-    const all = await names(await exact(['read:users']));
+    // As JupyterHub: a user's own role (self) reads their model but does not list users.
+    const own = (await issueApiToken(h.hub.ctx, alice, {})).token;
+    assert.equal((await call(own, { method: 'GET', path: '/users' })).status, 403);
+    // list:users without read:users shows names only.
+    const bare = await call(await exact(['list:users!user=alice']), { method: 'GET', path: '/users' });
+    assert.deepEqual(bare.json, [{ kind: 'user', name: 'alice' }]);
+    const all = await names(await exact(['list:users']));
     assert.ok(all.includes('alice') && all.includes('bob') && all.includes('root'));
 
-    const admin = await exact(['read:users']);
+    const admin = await exact(['list:users']);
     const p = await call(admin, {
       method: 'GET',
       path: '/users?offset=1&limit=2',
@@ -168,7 +171,7 @@ describe('scope matrix and bad input (real Postgres)', () => {
     assert.equal((big.json as { _pagination: { limit: number; next: unknown } })._pagination.limit, 200);
     assert.equal((big.json as { _pagination: { next: unknown } })._pagination.next, null);
 
-    const filtered = await call(await exact(['read:users!user=bob']), {
+    const filtered = await call(await exact(['list:users!user=bob']), {
       method: 'GET',
       path: '/users',
       accept: 'application/jupyterhub-pagination+json',

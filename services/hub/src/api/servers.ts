@@ -20,7 +20,7 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
 
   async function start(req: Req, reply: FastifyReply) {
     // Who asks comes first: a caller without the scope learns nothing about what the body may hold.
-    const { user, serverName } = await target(req, 'servers');
+    const { user, serverName } = await target(req, 'start:servers');
     const body = req.body;
     // Users choose nothing about the container here: any option is refused, never ignored.
     if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
@@ -44,7 +44,7 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   }
 
   async function stop(req: Req, reply: FastifyReply) {
-    const { user, serverName } = await target(req, 'servers');
+    const { user, serverName } = await target(req, 'delete:servers');
     const out = await ctx.lifecycle.stop(user, serverName);
     if (out.status === 'not-running') return reply.code(204).send();
     return reply.code(204).send();

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { RoleBook } from '../authz/roles.ts';
 import { intersectWithOwner } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { apiIdentity, requireScope } from '../http/auth.ts';
@@ -37,12 +38,16 @@ export const tokensRoutes: RouteModule = (app, { ctx, xsrf }) => {
 
 /** Create an API token for `user`; used by the REST API and the CLI. */
 export async function issueApiToken(
-  ctx: Pick<Parameters<RouteModule>[1]['ctx'], 'tokens'>,
-  user: { id: number; name: string; admin: boolean },
+  ctx: Pick<Parameters<RouteModule>[1]['ctx'], 'tokens'> & { readonly roles?: RoleBook },
+  user: { id: number; name: string; admin: boolean; groups?: readonly string[] },
   body: Body,
 ) {
   const requested = body.scopes ?? ['inherit'];
-  const { kept, refused } = intersectWithOwner(requested, { name: user.name, admin: user.admin });
+  const { kept, refused } = intersectWithOwner(requested, {
+    name: user.name,
+    admin: user.admin,
+    extra: ctx.roles?.forUser(user.name, user.groups ?? []).scopes ?? [],
+  });
   if (refused.length > 0) {
     throw new HubError('FORBIDDEN', `${user.name} does not hold the scopes: ${refused.join(', ')}`);
   }

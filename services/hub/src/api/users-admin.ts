@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
 import { collectionFilter } from '../authz/collection-filter.ts';
+import { hasScope } from '../authz/scopes.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
 import { HubError } from '../errors.ts';
 import { apiIdentity, requireScope } from '../http/auth.ts';
@@ -62,13 +63,16 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
 
   app.get('/hub/api/users', async (req, reply) => {
     const id = await apiIdentity(ctx, req, xsrf);
-    const filter = collectionFilter(id.scopes, 'read:users');
-    if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope read:users');
+    const filter = collectionFilter(id.scopes, 'list:users');
+    if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
     const { rows, total } = await ctx.users.page(filter, page.offset, page.limit);
     const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
+      // As JupyterHub: list:users alone shows names; the model needs read:users on that user.
+      if (!hasScope(id.scopes, 'read:users', { user: u.name }))
+        return { kind: 'user' as const, name: u.name };
       return userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
     });
     if (!wantsPagination(req)) return items;
@@ -138,7 +142,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
   app.delete('/hub/api/users/:name', async (req: NameReq, reply) => {
     const id = await apiIdentity(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
-    requireScope(id, 'admin:users', { user: name });
+    requireScope(id, 'delete:users', { user: name });
     const user = await existing(name);
     if (user.id === id.user.id) throw new HubError('BAD_REQUEST', 'you cannot delete yourself');
     // Stop every server first (route, container, tokens); the home volume stays, as on any stop.

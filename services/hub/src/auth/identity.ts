@@ -1,3 +1,4 @@
+import type { RoleBook } from '../authz/roles.ts';
 import type { Owner } from '../authz/scopes.ts';
 import { covers, expandScopes, ownerScopes } from '../authz/scopes.ts';
 import type { TokenRow, UserRow } from '../db/schema.ts';
@@ -24,15 +25,28 @@ export type Identity =
 
 const TOUCH_INTERVAL_MS = 60_000;
 
-const owner = (u: UserRow): Owner => ({ name: u.name, admin: u.admin });
+/** A user as the owner of scopes: the default roles by the admin flag, plus custom roles (theirs and their groups'). */
+export const ownerOf = (u: UserRow, roles?: RoleBook): Owner => ({
+  name: u.name,
+  admin: u.admin,
+  extra: roles?.forUser(u.name, u.groups ?? []).scopes ?? [],
+});
 
 export class IdentityResolver {
   readonly #users: UsersRepo;
   readonly #tokens: TokensRepo;
   readonly #sessions: SessionsRepo;
   readonly #now: () => Date;
+  readonly #roles: RoleBook | undefined;
 
-  constructor(deps: { users: UsersRepo; tokens: TokensRepo; sessions: SessionsRepo; now?: () => Date }) {
+  constructor(deps: {
+    users: UsersRepo;
+    tokens: TokensRepo;
+    sessions: SessionsRepo;
+    roles?: RoleBook;
+    now?: () => Date;
+  }) {
+    this.#roles = deps.roles;
     this.#users = deps.users;
     this.#tokens = deps.tokens;
     this.#sessions = deps.sessions;
@@ -46,8 +60,9 @@ export class IdentityResolver {
     const user = await this.#users.byId(row.user_id);
     if (!user) return undefined;
     // A token never exceeds its owner: expand it, then keep only what the owner holds right now.
-    const held = expandScopes(ownerScopes(owner(user)), owner(user));
-    const scopes = expandScopes(row.scopes, owner(user)).filter((s) => covers(held, s));
+    const owner = ownerOf(user, this.#roles);
+    const held = expandScopes(ownerScopes(owner), owner);
+    const scopes = expandScopes(row.scopes, owner).filter((s) => covers(held, s));
     // Token activity is kept to the minute: no database write on every API call (a hot path).
     const last = row.last_activity?.getTime() ?? 0;
     if (now.getTime() - last >= TOUCH_INTERVAL_MS)
@@ -65,7 +80,7 @@ export class IdentityResolver {
       via: 'session',
       user,
       sessionId: s.id,
-      scopes: expandScopes(ownerScopes(owner(user)), owner(user)),
+      scopes: expandScopes(ownerScopes(ownerOf(user, this.#roles)), ownerOf(user, this.#roles)),
     };
   }
 }

@@ -3,36 +3,64 @@
  * `user=<name>`, `server=<user>/<server>` or `group=<name>`.
  */
 
-/** What each scope implies (transitively), as in JupyterHub's scopes.py. */
+/** What each scope implies (transitively): JupyterHub's `scope_definitions` subscopes (scopes.py), as data. */
 const IMPLIES: Readonly<Record<string, readonly string[]>> = {
-  'admin:users': ['users', 'admin:auth_state', 'admin:servers', 'tokens'],
-  'admin:servers': ['servers', 'admin:server_state'],
-  users: ['read:users', 'users:activity', 'servers', 'tokens', 'access:servers'],
-  'read:users': ['read:users:name', 'read:users:groups', 'read:users:activity', 'read:servers'],
-  servers: ['read:servers', 'delete:servers'],
+  'admin:users': ['admin:auth_state', 'users', 'read:roles:users', 'delete:users'],
+  users: ['read:users', 'list:users', 'users:activity'],
+  'list:users': ['read:users:name'],
+  'read:users': ['read:users:name', 'read:users:groups', 'read:users:activity'],
+  'read:roles': ['read:roles:users', 'read:roles:services', 'read:roles:groups'],
+  'users:activity': ['read:users:activity'],
+  'admin:servers': ['admin:server_state', 'servers'],
+  servers: ['read:servers', 'start:servers', 'delete:servers'],
+  'read:servers': ['read:users:name'],
   tokens: ['read:tokens'],
   // Berth extension (docs/profiles.md): admins manage image profiles; everyone may read those they can use.
   'admin:profiles': ['read:profiles'],
-  'admin:groups': ['groups'],
-  groups: ['read:groups'],
+  'admin:groups': ['groups', 'read:roles:groups', 'delete:groups'],
+  groups: ['read:groups', 'list:groups'],
+  'list:groups': ['read:groups:name'],
   'read:groups': ['read:groups:name'],
-  proxy: [],
-  shutdown: [],
-  'read:hub': [],
+  'admin:services': ['list:services', 'read:services', 'read:roles:services'],
+  'list:services': ['read:services:name'],
+  'read:services': ['read:services:name'],
 };
 
-/** Scopes of the built-in roles. `self` means "the owner's scopes, filtered to the owner". */
+/** Every scope name JupyterHub defines that Berth knows (sharing scopes are not implemented). */
+export const SCOPE_NAMES: ReadonlySet<string> = new Set([
+  ...Object.keys(IMPLIES),
+  ...Object.values(IMPLIES).flat(),
+  'admin-ui',
+  'read:hub',
+  'access:servers',
+  'access:services',
+  'proxy',
+  'shutdown',
+  'read:metrics',
+  // Berth extensions: the audit log and usage accounting (docs/api.md), admin-only by default
+  'read:audit',
+  'read:usage',
+]);
+
+/** Scopes of the built-in roles, as JupyterHub's `get_default_roles` (without sharing). `self` means "the owner's scopes, filtered to the owner". */
 export const ROLE_SCOPES = {
   user: ['self'],
   admin: [
+    'admin-ui',
     'admin:users',
     'admin:servers',
+    'admin:services',
+    'tokens',
     'admin:groups',
+    'list:services',
+    'read:services',
     'read:hub',
     'proxy',
     'shutdown',
+    'access:services',
     'access:servers',
-    // Berth extensions: the audit log and usage accounting (docs/api.md), admin-only by default
+    'read:roles',
+    'read:metrics',
     'read:audit',
     'read:usage',
   ],
@@ -40,11 +68,13 @@ export const ROLE_SCOPES = {
   token: ['inherit'],
 } as const;
 
-const SELF_SCOPES = ['users', 'read:users', 'tokens', 'servers', 'access:servers', 'users:activity'];
+const SELF_SCOPES = ['read:users', 'users:activity', 'servers', 'tokens', 'access:servers'];
 
 export interface Owner {
   readonly name: string;
   readonly admin: boolean;
+  /** Raw scopes of the custom roles the owner holds (roles.ts), beyond the default `user`/`admin` roles. */
+  readonly extra?: readonly string[];
 }
 
 export interface ParsedScope {
@@ -54,10 +84,10 @@ export interface ParsedScope {
 
 export function parseScope(scope: string): ParsedScope | undefined {
   const bang = scope.indexOf('!');
-  if (bang < 0) return /^[a-z:_]+$/.test(scope) ? { name: scope } : undefined;
+  if (bang < 0) return /^[a-z:_-]+$/.test(scope) ? { name: scope } : undefined;
   const name = scope.slice(0, bang);
   const m = /^(user|server|group)=(.+)$/.exec(scope.slice(bang + 1));
-  if (!m || !/^[a-z:_]+$/.test(name)) return undefined;
+  if (!m || !/^[a-z:_-]+$/.test(name)) return undefined;
   return { name, filter: { kind: m[1] as 'user' | 'server' | 'group', value: m[2] as string } };
 }
 
@@ -109,6 +139,7 @@ export function ownerScopes(owner: Owner): string[] {
 export interface Target {
   readonly user?: string;
   readonly server?: string; // "<user>/<server>"
+  readonly group?: string;
 }
 
 /** Does one held (expanded) scope grant `needed` on `target`? */
@@ -118,7 +149,8 @@ function grants(held: ParsedScope, needed: string, target: Target): boolean {
   const { kind, value } = held.filter;
   if (kind === 'user') return target.user === value;
   if (kind === 'server') return target.server === value;
-  return false; // group filters are resolved by the caller into user filters
+  // A group filter grants on the group itself; on its members through expandGroupFilters (group-filters.ts).
+  return target.group === value;
 }
 
 /** Check an already-expanded scope list. */
@@ -140,7 +172,7 @@ export function covers(held: readonly string[], scope: string): boolean {
   if (q.filter.kind === 'server') {
     return hasScope(held, q.name, { server: q.filter.value, user: q.filter.value.split('/')[0] as string });
   }
-  return hasScope(held, q.name, {});
+  return hasScope(held, q.name, { group: q.filter.value });
 }
 
 /**

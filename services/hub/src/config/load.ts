@@ -209,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
       serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),
     },
     profiles: { file: opt(env.BERTH_PROFILES_FILE), gpuDevices: list(env, 'BERTH_GPU_DEVICES') },
+    rbac: { file: opt(env.BERTH_RBAC_FILE) },
     culling: {
       idleTimeoutMs: int(env, 'BERTH_CULL_IDLE_TIMEOUT_SECONDS', 3600) * 1000,
       maxAgeMs: int(env, 'BERTH_CULL_MAX_AGE_SECONDS', 0) * 1000,

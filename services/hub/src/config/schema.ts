@@ -216,6 +216,8 @@ export const configSchema = z.strictObject({
     /** Login attempts per username per minute before 429. */
     loginAttemptsPerMinute: z.number().int().positive(),
   }),
+  /** Custom roles and services (docs/configuration.md#roles-and-services): a JSON or YAML file. */
+  rbac: z.strictObject({ file: z.string().min(1).optional() }),
   /** The JupyterHub version reported to single-user servers; match the major of your images. */
   jupyterhubVersion: z.string().regex(/^\d+\.\d+\.\d+$/),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

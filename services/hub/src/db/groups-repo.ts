@@ -71,6 +71,21 @@ export class GroupsRepo {
     return out;
   }
 
+  /** Member names by group name, for the named groups that exist. */
+  async membersByName(names: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (names.length === 0) return out;
+    const rows = await this.#db
+      .selectFrom('user_group_map as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .innerJoin('groups as g', 'g.id', 'm.group_id')
+      .select(['g.name as group', 'u.name as user'])
+      .where('g.name', 'in', names)
+      .execute();
+    for (const r of rows) out.set(r.group, [...(out.get(r.group) ?? []), r.user]);
+    return out;
+  }
+
   async withMembers(row: GroupRow): Promise<GroupWithMembers> {
     return { ...row, users: (await this.members([row.id])).get(row.id) ?? [] };
   }

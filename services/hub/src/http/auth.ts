@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
+import { expandGroupFilters } from '../authz/group-filters.ts';
 import { hasScope, type Target } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { tokenFromAuthorization } from '../sessions/tokens.ts';
@@ -32,6 +33,13 @@ export async function sessionIdentity(ctx: HubContext, req: FastifyRequest): Pro
  * token bound to that session. Throws 403 when neither.
  */
 export async function apiIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Identity> {
+  const id = await callerIdentity(ctx, req, xsrf);
+  // `X!group=g` also grants X on g's members (one query, only when such a filter is held).
+  const scopes = await expandGroupFilters(id.scopes, (g) => ctx.groups.membersByName(g));
+  return scopes.length === id.scopes.length ? id : { ...id, scopes };
+}
+
+async function callerIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Identity> {
   refuseTokenInUrl(req);
   const header = req.headers.authorization;
   if (header !== undefined) {

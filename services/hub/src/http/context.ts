@@ -4,8 +4,10 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { UsageReport } from '../audit/usage.ts';
 import type { IdentityResolver } from '../auth/identity.ts';
 import type { LoginPipeline } from '../auth/login-pipeline.ts';
+import type { RoleBook } from '../authz/roles.ts';
 import type { Config } from '../config/schema.ts';
 import type { OAuthRepo } from '../db/oauth-repo.ts';
+import type { GroupsRepo } from '../db/groups-repo.ts';
 import type { Database } from '../db/schema.ts';
 import type { ServersRepo } from '../db/servers-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
@@ -20,6 +22,9 @@ export interface HubContext {
   readonly config: Config;
   readonly db: Kysely<Database>;
   readonly users: UsersRepo;
+  readonly groups: GroupsRepo;
+  /** Custom roles and services from BERTH_RBAC_FILE. */
+  readonly roles: RoleBook;
   readonly sessions: SessionsRepo;
   readonly tokens: TokensRepo;
   readonly servers: ServersRepo;

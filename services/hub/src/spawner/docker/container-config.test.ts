@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DockerClient } from './client.ts';
-import { containerCreateOptions, hostnameFor, resolveLimits, toEnvList } from './container-config.ts';
+import {
+  containerCreateOptions,
+  hostnameFor,
+  planContainer,
+  resolveLimits,
+  toEnvList,
+} from './container-config.ts';
 import { resolveOptions } from './options.ts';
 
 const docker = { createContainer: async () => assert.fail('unused') } as unknown as DockerClient;
@@ -15,6 +21,8 @@ const plan = {
   env: ['A=1'],
   limits: { memoryBytes: 1024 ** 3, nanoCpus: 5e8, pids: 100 },
   port: 8888,
+  dataVolumes: [],
+  gpus: [],
 };
 
 describe('containerCreateOptions', () => {
@@ -83,4 +91,68 @@ test('hostnameFor keeps names within the 63-byte limit', () => {
   const long = `berth-${'a'.repeat(56)}-2dx`;
   assert.equal(hostnameFor(long), `berth-${'a'.repeat(56)}`);
   assert.ok(hostnameFor(`berth-${'-e6'.repeat(40)}`).length <= 63);
+});
+
+describe('profiles in the container config', () => {
+  const withProfile = containerCreateOptions(options, {
+    ...plan,
+    dataVolumes: [{ volume: 'datasets', mountPath: '/data/sets' }],
+    gpus: ['GPU-1', '3'],
+    profile: 'gpu-lab@4',
+  });
+  const h = withProfile.HostConfig ?? assert.fail('no HostConfig');
+
+  test('data volumes are named volumes, mounted read-only, never filled from the image', () => {
+    assert.deepEqual(h.Mounts?.[1], {
+      Type: 'volume',
+      Source: 'datasets',
+      Target: '/data/sets',
+      ReadOnly: true,
+      VolumeOptions: { NoCopy: true },
+    });
+    assert.deepEqual(h.Binds, []);
+  });
+
+  test('the granted GPUs, and only they, are requested as devices', () => {
+    assert.deepEqual(h.DeviceRequests, [
+      { Driver: 'nvidia', DeviceIDs: ['GPU-1', '3'], Capabilities: [['gpu']] },
+    ]);
+    assert.deepEqual(h.Devices, []);
+    const none = containerCreateOptions(options, plan).HostConfig;
+    assert.deepEqual(none?.DeviceRequests, [], 'no GPUs: no device requests');
+    assert.deepEqual(none?.Devices, []);
+  });
+
+  test('the profile version is a label', () => {
+    assert.equal(withProfile.Labels?.['org.berth.profile'], 'gpu-lab@4');
+    assert.equal(containerCreateOptions(options, plan).Labels?.['org.berth.profile'], undefined);
+  });
+
+  test('planContainer refuses host paths, paths over the home or /tmp, and odd GPU ids', () => {
+    const req = { user: 'alice', serverName: '', image: `sha256:${'a'.repeat(64)}`, env: {}, port: 8888 };
+    const bad = [
+      { dataVolumes: [{ volume: '/etc', mountPath: '/data' }] },
+      { dataVolumes: [{ volume: '/var/run/docker.sock', mountPath: '/data' }] },
+      { dataVolumes: [{ volume: 'ok', mountPath: '/home/jovyan' }] },
+      { dataVolumes: [{ volume: 'ok', mountPath: '/tmp' }] },
+      { dataVolumes: [{ volume: 'ok', mountPath: '/data/../etc' }] },
+      { dataVolumes: [{ volume: 'ok', mountPath: 'relative' }] },
+      { gpus: ['0', '0'] },
+      { gpus: ['../x'] },
+    ];
+    for (const patch of bad) {
+      assert.throws(
+        () => planContainer(options, { ...req, ...patch }),
+        { name: 'SpawnError' },
+        JSON.stringify(patch),
+      );
+    }
+    const ok = planContainer(options, {
+      ...req,
+      dataVolumes: [{ volume: 'sets', mountPath: '/data' }],
+      gpus: ['0'],
+    });
+    assert.deepEqual(ok.dataVolumes, [{ volume: 'sets', mountPath: '/data' }]);
+    assert.deepEqual(ok.gpus, ['0']);
+  });
 });

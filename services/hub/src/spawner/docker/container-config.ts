@@ -4,9 +4,9 @@
  */
 import type Dockerode from 'dockerode';
 import { containerName, networkName, volumeName } from '../names.ts';
-import { SpawnError, type SpawnRequest } from '../spawner.ts';
+import { type DataVolume, SpawnError, type SpawnRequest } from '../spawner.ts';
 import { errorMessage } from './errors.ts';
-import { berthLabels, LABEL_PORT } from './labels.ts';
+import { berthLabels, LABEL_PORT, LABEL_PROFILE } from './labels.ts';
 import { isPositiveInteger, type ResolvedOptions, type ResourceLimits } from './options.ts';
 import { isValidImageRef } from './refs.ts';
 
@@ -23,9 +23,19 @@ export interface ContainerPlan {
   readonly env: readonly string[];
   readonly limits: ResourceLimits;
   readonly port: number;
+  /** The profile's named volumes, mounted read-only. */
+  readonly dataVolumes: readonly DataVolume[];
+  /** GPU devices the server holds alone; none means no devices at all. */
+  readonly gpus: readonly string[];
+  /** `<profile>@<version>`, as a label. */
+  readonly profile?: string;
 }
 
 const ENV_KEY = /^[^=\0]+$/;
+/** A named volume: no slash, so never a host path. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/;
+const MOUNT_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
+const GPU_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** A volume is a directory named after it, and Linux file names are at most 255 bytes. */
 const MAX_NAME = 255;
 
@@ -56,7 +66,41 @@ export function planContainer(o: ResolvedOptions, req: SpawnRequest): Omit<Conta
     env: toEnvList(req.env),
     limits: resolveLimits(o.defaultLimits, req.limits),
     port: req.port,
+    dataVolumes: checkDataVolumes(o, req.dataVolumes ?? []),
+    gpus: checkGpus(req.gpus ?? []),
+    ...(req.profile ? { profile: `${req.profile.name}@${req.profile.version}` } : {}),
   };
+}
+
+/** Data volumes are named volumes at plain absolute paths, never over the home volume or /tmp. */
+export function checkDataVolumes(o: ResolvedOptions, volumes: readonly DataVolume[]): DataVolume[] {
+  const seen = new Set<string>([o.homeMountPath, '/tmp']);
+  for (const v of volumes) {
+    if (!VOLUME_NAME.test(v.volume)) {
+      throw new SpawnError('START_FAILED', `data volume ${JSON.stringify(v.volume)} is not a volume name`);
+    }
+    const segments = v.mountPath.split('/');
+    if (
+      !MOUNT_PATH.test(v.mountPath) ||
+      segments.includes('..') ||
+      segments.includes('.') ||
+      seen.has(v.mountPath)
+    ) {
+      throw new SpawnError(
+        'START_FAILED',
+        `data volume mount path ${JSON.stringify(v.mountPath)} is not allowed`,
+      );
+    }
+    seen.add(v.mountPath);
+  }
+  return volumes.map((v) => ({ volume: v.volume, mountPath: v.mountPath }));
+}
+
+export function checkGpus(gpus: readonly string[]): string[] {
+  if (gpus.some((g) => !GPU_ID.test(g)) || new Set(gpus).size !== gpus.length) {
+    throw new SpawnError('GPU_UNAVAILABLE', 'invalid or repeated GPU device id');
+  }
+  return [...gpus];
 }
 
 /** `KEY=VALUE` strings; a key with '=' or NUL, or a value with NUL, would be silently mangled, so it is refused. */
@@ -101,7 +145,11 @@ export function containerCreateOptions(
     // No Cmd and no Entrypoint: the image's own command runs (PROTOCOL.md).
     Env: [...p.env],
     User: o.user,
-    Labels: { ...p.labels, [LABEL_PORT]: String(p.port) },
+    Labels: {
+      ...p.labels,
+      [LABEL_PORT]: String(p.port),
+      ...(p.profile ? { [LABEL_PROFILE]: p.profile } : {}),
+    },
     HostConfig: {
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
@@ -114,7 +162,25 @@ export function containerCreateOptions(
       PidsLimit: p.limits.pids,
       Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${o.tmpfsSize}` },
       Binds: [],
-      Mounts: [{ Type: 'volume', Source: p.volumeName, Target: o.homeMountPath, ReadOnly: false }],
+      Mounts: [
+        { Type: 'volume', Source: p.volumeName, Target: o.homeMountPath, ReadOnly: false },
+        // NoCopy: an empty data volume is never filled from the image.
+        ...p.dataVolumes.map(
+          (v) =>
+            ({
+              Type: 'volume',
+              Source: v.volume,
+              Target: v.mountPath,
+              ReadOnly: true,
+              VolumeOptions: { NoCopy: true },
+            }) as Dockerode.MountSettings,
+        ),
+      ],
+      // No host devices, except the GPUs the profile grants (through the NVIDIA runtime's device requests).
+      Devices: [],
+      DeviceRequests: p.gpus.length
+        ? [{ Driver: 'nvidia', DeviceIDs: [...p.gpus], Capabilities: [['gpu']] }]
+        : [],
       NetworkMode: p.network,
       PortBindings: {},
       PublishAllPorts: false,

@@ -17,6 +17,7 @@ import {
   dockerUnavailable,
   TEST_IMAGES,
   TEST_LABEL,
+  testImageId,
   testNamespace,
 } from '../testing/docker-test-env.ts';
 import { DockerSpawner } from './docker-spawner.ts';
@@ -42,7 +43,7 @@ function request(user: string, patch: Partial<SpawnRequest> = {}): SpawnRequest 
   return {
     user,
     serverName: '',
-    image: TEST_IMAGES.sleeper.tag,
+    image: testImageId('sleeper'),
     env: { BERTH_TEST_GREETING: `hello ${user}` },
     port: 8888,
     ...patch,
@@ -209,7 +210,7 @@ describe('DockerSpawner on a real engine', { skip }, () => {
   test('EXITED_EARLY with the exit code; logs() explains; the next start replaces it', {
     timeout,
   }, async () => {
-    const err = await rejection(s.start(request('crashy', { image: TEST_IMAGES.exit3.tag })));
+    const err = await rejection(s.start(request('crashy', { image: testImageId('exit3') })));
     assert.equal(err.code, 'EXITED_EARLY');
     assert.equal(err.state?.exitCode, 3);
     assert.equal(err.state?.oomKilled, false);

@@ -3,7 +3,7 @@
  * Only Docker calls live here; lifecycle rules (single-flight, timeouts, readiness) are the hub's.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { networkName, volumeName } from '../names.ts';
+import { networkName, tlsVolumeName, volumeName } from '../names.ts';
 import {
   type ManagedServer,
   SpawnError,
@@ -15,13 +15,16 @@ import {
   type SweepCache,
 } from '../spawner.ts';
 import type { DockerClient, DockerContainer } from './client.ts';
-import { containerCreateOptions, planContainer } from './container-config.ts';
+import { containerCreateOptions, hostnameFor, planContainer } from './container-config.ts';
 import { demuxLogs, lastLines } from './demux.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { checkPin } from './pin.ts';
 import { containerRef, networkRef } from './refs.ts';
+import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { connectPeers, ensureServerNetwork, removeServerNetwork } from './server-network.ts';
+import { fillTlsVolume, LABEL_TLS, removeTlsVolume, tlsEnv, withTlsMount } from './tls-volume.ts';
 
 /** A container of this deployment, as found by {@link DockerSpawner.list}. */
 export type { ManagedServer } from '../spawner.ts';
@@ -41,15 +44,20 @@ export class DockerSpawner implements Spawner {
 
   async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
     throwIfAborted(signal);
-    const plan = planContainer(this.#o, req);
+    const tls = this.#o.internalTls;
+    const plan = planContainer(this.#o, tls ? { ...req, env: tlsEnv(req.env) } : req);
+    const tlsVolume = tls ? tlsVolumeName(this.#o.prefix, req.user, req.serverName) : undefined;
     let state: SpawnerState = {
       containerName: plan.containerName,
       volumeName: plan.volumeName,
       ...(plan.networkName ? { networkName: plan.networkName } : {}),
+      ...(tlsVolume ? { tlsVolumeName: tlsVolume } : {}),
     };
     let container: DockerContainer | undefined;
     try {
       const imageId = await this.#imageId(req.image);
+      throwIfAborted(signal, state);
+      await this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume));
       throwIfAborted(signal, state);
       await this.#ensureVolume(plan.volumeName, plan.labels);
       throwIfAborted(signal, state);
@@ -59,8 +67,33 @@ export class DockerSpawner implements Spawner {
       }
       await this.#removeStale(plan.containerName);
       throwIfAborted(signal, state);
-      container = await this.#docker.createContainer(containerCreateOptions(this.#o, { ...plan, imageId }));
+      let create = containerCreateOptions(this.#o, { ...plan, imageId });
+      if (tls && tlsVolume) {
+        // A fresh certificate at every start, for the names the proxy and the hub use to reach this server.
+        const files = await tls.issue({
+          user: req.user,
+          serverName: req.serverName,
+          hostnames: [...new Set([plan.containerName, hostnameFor(plan.containerName)])],
+        });
+        throwIfAborted(signal, state);
+        await fillTlsVolume(this.#docker, {
+          volumeName: tlsVolume,
+          helperName: `${plan.containerName}-tls`,
+          imageId,
+          user: this.#o.user,
+          labels: plan.labels,
+          deploymentId: this.#o.deploymentId,
+          files,
+        });
+        throwIfAborted(signal, state);
+        create = withTlsMount(create, tlsVolume);
+      }
+      const egress = req.egress ? await this.#egressNetwork() : undefined;
+      throwIfAborted(signal, state);
+      container = await this.#docker.createContainer(create);
       state = { containerId: container.id, ...state, imageId };
+      // Joined before the first instruction runs, so the server never runs with a route it should not have.
+      if (egress) await connectEgress(this.#docker, egress, container.id);
       throwIfAborted(signal, state);
       await container.start();
       await this.#watchForEarlyExit(container, signal);
@@ -71,7 +104,7 @@ export class DockerSpawner implements Spawner {
         const why = `container exited right after start with code ${exitCode}${oomKilled ? ' (OOM-killed)' : ''}`;
         throw new SpawnError('EXITED_EARLY', why, { ...state, exitCode, oomKilled });
       }
-      return { url: `http://${plan.containerName}:${req.port}`, state };
+      return { url: `${tls ? 'https' : 'http'}://${plan.containerName}:${req.port}`, state };
     } catch (err) {
       // An early exit keeps its container so logs() can explain it; anything else leaves nothing behind.
       const keep = err instanceof SpawnError && err.code === 'EXITED_EARLY';
@@ -87,6 +120,12 @@ export class DockerSpawner implements Spawner {
         : new Error(`stop: ${errorMessage(err)}`);
     });
     if (container) await this.#stopContainer(container);
+    const tlsVolume = state.tlsVolumeName;
+    if (typeof tlsVolume === 'string') {
+      await removeTlsVolume(this.#docker, tlsVolume, this.#o.deploymentId).catch((err: unknown) => {
+        throw new Error(`remove TLS volume: ${errorMessage(err)}`);
+      });
+    }
     const net = networkRef(state);
     if (net && this.#o.serverNetworks) {
       await removeServerNetwork(this.#docker, net, this.#o.deploymentId).catch((err: unknown) => {
@@ -165,15 +204,17 @@ export class DockerSpawner implements Spawner {
       if (filter.serverName !== undefined && filter.serverName !== serverName) continue;
       const port = info.Labels[LABEL_PORT];
       const volume = volumeName(this.#o.prefix, user, serverName);
+      const https = info.Labels[LABEL_TLS] === 'true';
       out.push({
         user,
         serverName,
         running: info.State === 'running',
-        url: port ? `http://${name}:${port}` : undefined,
+        url: port ? `${https ? 'https' : 'http'}://${name}:${port}` : undefined,
         state: {
           containerId: info.Id,
           containerName: name,
           volumeName: volume,
+          ...(https ? { tlsVolumeName: tlsVolumeName(this.#o.prefix, user, serverName) } : {}),
           ...(this.#o.serverNetworks ? { networkName: networkName(this.#o.prefix, user, serverName) } : {}),
         },
       });
@@ -181,14 +222,42 @@ export class DockerSpawner implements Spawner {
     return out;
   }
 
-  /** Resolves the image locally; never pulls (there may be no registry, and profiles pin what runs). */
+  /**
+   * Resolves the image locally and checks it is the pinned one; never pulls (there may be no registry, and
+   * profiles pin what runs). The id it returns is what the container is created from, so a re-tag between
+   * this check and the create cannot swap the image.
+   */
   async #imageId(image: string): Promise<string> {
+    let info: { readonly Id: string; readonly RepoDigests?: readonly string[] | null };
     try {
-      return (await this.#docker.getImage(image).inspect()).Id;
+      info = await this.#docker.getImage(image).inspect();
     } catch (err) {
       if (isNotFound(err))
         throw new SpawnError('IMAGE_NOT_FOUND', `image ${image} is not present on the engine`);
       throw err;
+    }
+    const pin = checkPin(image, info);
+    if (!pin.ok) throw new SpawnError('IMAGE_MISMATCH', pin.why);
+    return info.Id;
+  }
+
+  /** A profile's data volumes must exist (Docker would create an empty one) and never be a Berth home volume. */
+  async #checkDataVolumes(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const v = await this.#docker
+        .getVolume(name)
+        .inspect()
+        .catch((err: unknown) => {
+          if (isNotFound(err))
+            throw new SpawnError('DATA_VOLUME_NOT_FOUND', `data volume ${name} does not exist`);
+          throw err;
+        });
+      if (isBerth(v.Labels)) {
+        throw new SpawnError(
+          'START_FAILED',
+          `data volume ${name} is a Berth home volume and is never shared`,
+        );
+      }
     }
   }
 
@@ -205,6 +274,14 @@ export class DockerSpawner implements Spawner {
     } else if (isBerth(existing.Labels) && !isOurs(existing.Labels, this.#o.deploymentId)) {
       throw new SpawnError('START_FAILED', `volume ${name} belongs to another Berth deployment`);
     }
+  }
+
+  /** The egress network's name, created if missing; refused when the deployment has none configured. */
+  async #egressNetwork(): Promise<string> {
+    const e = this.#o.egress;
+    if (!e) throw new SpawnError('START_FAILED', 'outbound internet is not configured for this deployment');
+    await ensureEgressNetwork(this.#docker, e.networkName, this.#o.deploymentId, e.subnetPool);
+    return e.networkName;
   }
 
   /** The server's own network, with the proxy and the hub connected to it. */

@@ -6,6 +6,8 @@ export const LABEL_USER = 'org.berth.user';
 export const LABEL_SERVER = 'org.berth.server';
 /** The port the single-user server listens on, so a restarted hub can rebuild the server's URL. */
 export const LABEL_PORT = 'org.berth.port';
+/** The profile version a server runs, `<name>@<version>`. */
+export const LABEL_PROFILE = 'org.berth.profile';
 
 export interface LabelInput {
   readonly deploymentId: string;

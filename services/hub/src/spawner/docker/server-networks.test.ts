@@ -18,6 +18,7 @@ import {
   dockerUnavailable,
   TEST_IMAGES,
   TEST_LABEL,
+  testImageId,
   testNamespace,
 } from '../testing/docker-test-env.ts';
 import { DockerSpawner } from './docker-spawner.ts';
@@ -44,7 +45,7 @@ function spawner(): DockerSpawner {
 }
 
 function request(user: string): SpawnRequest {
-  return { user, serverName: '', image: TEST_IMAGES.sleeper.tag, env: {}, port: 8888 };
+  return { user, serverName: '', image: testImageId('sleeper'), env: {}, port: 8888 };
 }
 
 async function isRunning(req: SpawnRequest): Promise<boolean> {

@@ -76,7 +76,19 @@ export async function buildTestImages(docker: Dockerode): Promise<void> {
   } catch {
     throw new Error(`base image ${BASE_IMAGE} is missing: build it with images/build-offline.sh base`);
   }
-  for (const { tag, dockerfile } of Object.values(TEST_IMAGES)) await buildImage(docker, tag, dockerfile);
+  for (const [key, { tag, dockerfile }] of Object.entries(TEST_IMAGES)) {
+    await buildImage(docker, tag, dockerfile);
+    builtIds.set(key, (await docker.getImage(tag).inspect()).Id);
+  }
+}
+
+const builtIds = new Map<string, string>();
+
+/** The id of a test image built by {@link buildTestImages}: the pin spawn requests carry (tags are refused). */
+export function testImageId(key: keyof typeof TEST_IMAGES): string {
+  const id = builtIds.get(key);
+  if (!id) throw new Error(`test image ${key} was not built yet (call buildTestImages first)`);
+  return id;
 }
 
 export interface TestNamespace {
