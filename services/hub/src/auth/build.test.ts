@@ -57,3 +57,69 @@ describe('authenticator configuration is checked at boot', () => {
     );
   });
 });
+
+describe('several OIDC providers are configured by name (oidc:<name> → BERTH_OIDC_<NAME>_*)', () => {
+  const two = {
+    ...env,
+    BERTH_AUTHENTICATORS: 'local,oidc,oidc:gitlab',
+    BERTH_ALLOWED_GROUPS: 'researchers',
+    BERTH_AUTH_STATE_KEY_FILE: '/run/berth/hub/auth_state.key',
+    BERTH_OIDC_ISSUER: 'https://sso.example.org',
+    BERTH_OIDC_CLIENT_ID: 'berth',
+    BERTH_OIDC_CLIENT_SECRET: 'secret-a',
+    BERTH_OIDC_GITLAB_DISPLAY_NAME: 'GitLab',
+    BERTH_OIDC_GITLAB_ISSUER: 'https://gitlab.example.org',
+    BERTH_OIDC_GITLAB_CLIENT_ID: 'berth-gl',
+    BERTH_OIDC_GITLAB_CLIENT_SECRET: 'secret-b',
+  };
+
+  it('builds one authenticator per provider, each with its own callback', () => {
+    const c = loadConfig(two);
+    assert.equal(c.auth.oidcProviders.gitlab?.issuer, 'https://gitlab.example.org');
+    assert.equal(c.auth.oidcProviders.gitlab?.displayName, 'GitLab');
+    const built = buildAuthenticators(c.auth, deps);
+    assert.deepEqual(
+      built.map((a) => a.kind),
+      ['local', 'oidc', 'oidc:gitlab'],
+    );
+    const redirects = built.map((a) => (a as { redirectUri?: string }).redirectUri);
+    assert.deepEqual(redirects, [
+      undefined,
+      'https://hub.example.org/hub/oidc/callback',
+      'https://hub.example.org/hub/oidc/gitlab/callback',
+    ]);
+  });
+
+  const refusesLoad = (patch: Record<string, string | undefined>, name: RegExp) =>
+    assert.throws(() => loadConfig({ ...two, ...patch }), name);
+
+  it('names the setting of every mistake', () => {
+    refusesLoad({ BERTH_OIDC_GITLAB_ISSUER: undefined }, /BERTH_OIDC_GITLAB_ISSUER/);
+    refusesLoad({ BERTH_OIDC_GITLAB_ISSUER: 'ftp://gitlab' }, /BERTH_OIDC_GITLAB_ISSUER/);
+    refusesLoad({ BERTH_OIDC_GITLAB_CLIENT_SECRET: undefined }, /BERTH_OIDC_GITLAB_CLIENT_SECRET/);
+    refusesLoad(
+      { BERTH_OIDC_GITLAB_ISUER: 'https://typo' },
+      /BERTH_OIDC_GITLAB_ISUER.*no enabled OIDC provider/,
+    );
+    refusesLoad({ BERTH_OIDC_GITHUB_ISSUER: 'https://github.com' }, /BERTH_OIDC_GITHUB_ISSUER/);
+    refusesLoad({ BERTH_AUTHENTICATORS: 'local,oidc' }, /BERTH_OIDC_GITLAB_DISPLAY_NAME/);
+    refusesLoad({ BERTH_AUTHENTICATORS: 'local,oidc,oidc:client' }, /BERTH_AUTHENTICATORS|reserved/);
+    refusesLoad({ BERTH_AUTHENTICATORS: 'local,oidc,oidc:git-lab' }, /BERTH_AUTHENTICATORS/);
+    refusesLoad({ BERTH_OIDC_DISPLAY_NAME: 'GitLab' }, /same display name/);
+    refusesLoad({ BERTH_AUTH_STATE_KEY_FILE: undefined }, /BERTH_AUTH_STATE_KEY_FILE/);
+  });
+
+  it('keeps the unnamed provider optional: only named ones', () => {
+    const c = loadConfig({
+      ...env,
+      BERTH_AUTHENTICATORS: 'oidc:gitlab',
+      BERTH_ALLOW_ALL: '1',
+      BERTH_AUTH_STATE_KEY_FILE: '/k',
+      BERTH_OIDC_GITLAB_ISSUER: 'https://gitlab.example.org',
+      BERTH_OIDC_GITLAB_CLIENT_ID: 'berth-gl',
+      BERTH_OIDC_GITLAB_CLIENT_SECRET: 'secret-b',
+    });
+    assert.equal(c.auth.oidc, undefined);
+    assert.equal(c.auth.oidcProviders.gitlab?.displayName, 'gitlab');
+  });
+});

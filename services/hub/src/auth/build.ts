@@ -5,7 +5,7 @@ import type { AccessSets } from './access-policy.ts';
 import type { Authenticator } from './authenticator.ts';
 import { LdapAuthenticator, LdapConfigError } from './ldap/ldap-authenticator.ts';
 import { type LocalAccounts, LocalAuthenticator } from './local/local-authenticator.ts';
-import { OidcAuthenticator } from './oidc/oidc-authenticator.ts';
+import { OidcAuthenticator, oidcBasePath } from './oidc/oidc-authenticator.ts';
 import { StateSealer } from './state-crypto.ts';
 
 /**
@@ -17,6 +17,13 @@ export function buildAuthenticators(
   deps: { local: LocalAccounts; publicUrl: string },
 ): Authenticator[] {
   return auth.authenticators.map((kind): Authenticator => {
+    if (kind.startsWith('oidc:')) {
+      const name = kind.slice('oidc:'.length);
+      const o = auth.oidcProviders[name];
+      const setting = `BERTH_OIDC_${name.toUpperCase()}_`;
+      if (!o) throw new ConfigError(`${setting}ISSUER: required when ${kind} is enabled`);
+      return oidc(kind, o, `${setting}CA_FILE`, deps.publicUrl);
+    }
     switch (kind) {
       case 'local':
         return new LocalAuthenticator(deps.local);
@@ -34,16 +41,23 @@ export function buildAuthenticators(
       case 'oidc': {
         const o = auth.oidc;
         if (!o) throw new ConfigError('BERTH_OIDC_ISSUER: required when oidc is enabled');
-        const ca = o.caFile ? readPem(o.caFile, 'BERTH_OIDC_CA_FILE') : undefined;
-        const { caFile: _, ...rest } = o;
-        return new OidcAuthenticator({
-          ...rest,
-          redirectUri: new URL('/hub/oidc/callback', deps.publicUrl).href,
-          ...(ca ? { ca } : {}),
-        });
+        return oidc('oidc', o, 'BERTH_OIDC_CA_FILE', deps.publicUrl);
       }
     }
     throw new ConfigError(`BERTH_AUTHENTICATORS: unknown authenticator ${JSON.stringify(kind)}`);
+  });
+}
+
+type OidcSection = NonNullable<Config['auth']['oidc']>;
+
+function oidc(kind: string, o: OidcSection, caSetting: string, publicUrl: string): OidcAuthenticator {
+  const ca = o.caFile ? readPem(o.caFile, caSetting) : undefined;
+  const { caFile: _, ...rest } = o;
+  return new OidcAuthenticator({
+    ...rest,
+    kind,
+    redirectUri: new URL(`${oidcBasePath(kind)}/callback`, publicUrl).href,
+    ...(ca ? { ca } : {}),
   });
 }
 

@@ -3,7 +3,14 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { Authenticator, AuthInput, AuthOutcome } from '../authenticator.ts';
 import { refused } from '../authenticator.ts';
 
+/** Where a provider's login and callback routes live: `/hub/oidc` for `oidc`, `/hub/oidc/<name>` for `oidc:<name>`. */
+export function oidcBasePath(kind: string): string {
+  return kind === 'oidc' ? '/hub/oidc' : `/hub/oidc/${kind.slice('oidc:'.length)}`;
+}
+
 export interface OidcOptions {
+  /** `oidc` (the unnamed provider) or `oidc:<name>`; stored with each user it logs in. Default `oidc`. */
+  readonly kind?: string;
   /** Shown on the login button: "Sign in with <displayName>". */
   readonly displayName: string;
   /** Exactly the issuer discovery returns. */
@@ -46,7 +53,7 @@ type Fetch = (url: string, init: RequestInit) => Promise<Response>;
  * userinfo when the id_token lacks the claim. Refresh and id tokens go into auth state (encrypted at rest).
  */
 export class OidcAuthenticator implements Authenticator {
-  readonly kind = 'oidc';
+  readonly kind: string;
   readonly accepts = 'callback';
   readonly displayName: string;
   readonly redirectUri: string;
@@ -57,6 +64,7 @@ export class OidcAuthenticator implements Authenticator {
 
   constructor(options: OidcOptions) {
     this.#o = options;
+    this.kind = options.kind ?? 'oidc';
     this.displayName = options.displayName;
     this.redirectUri = options.redirectUri;
     this.#agent = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
