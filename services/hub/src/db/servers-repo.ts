@@ -60,6 +60,15 @@ export class ServersRepo {
       .execute();
   }
 
+  /** The profile version a server was started from, and the GPUs it holds (0004-profiles). */
+  async setProfile(id: number, p: { name: string; version: number; gpus: readonly string[] }): Promise<void> {
+    await this.#db
+      .updateTable('servers')
+      .set({ profile_name: p.name, profile_version: p.version, gpu_devices: JSON.stringify(p.gpus) })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async touch(id: number, when: Date): Promise<void> {
     await this.#db
       .updateTable('servers')

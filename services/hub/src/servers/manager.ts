@@ -13,7 +13,11 @@ import {
   type SpawnerState,
   type SpawnerStatus,
 } from '../spawner/spawner.ts';
+import type { ProfileVersion } from '../db/profiles-repo.ts';
+import type { GpuAllocator, GpuOutcome } from '../profiles/gpu-allocator.ts';
+import type { ProfileUser } from '../profiles/service.ts';
 import { singleUserEnv } from './env.ts';
+import { spawnPlan } from './spawn-plan.ts';
 import { accessScope, oauthClientId, serverPrefix } from './naming.ts';
 import { sweepCache } from './sweep-cache.ts';
 import { type ReadyOutcome, type WaitOptions, waitForServer } from './wait-ready.ts';
@@ -46,7 +50,7 @@ export type StartOutcome =
   | { readonly status: 'failed'; readonly code: string; readonly message: string }
   | {
       readonly status: 'refused';
-      readonly code: 'TOO_MANY_SPAWNS' | 'ACTIVE_SERVER_LIMIT' | 'USER_SERVER_LIMIT';
+      readonly code: 'TOO_MANY_SPAWNS' | 'ACTIVE_SERVER_LIMIT' | 'USER_SERVER_LIMIT' | 'NO_GPU_AVAILABLE';
       readonly message: string;
       /** For 429s: when to try again. */
       readonly retryAfterSeconds?: number;
@@ -118,6 +122,10 @@ export class ServerManager {
   readonly #stopping = new Map<string, Promise<StopOutcome>>();
   readonly #failures = new Map<string, SpawnFailure>();
   readonly #waitReady: (o: WaitOptions) => Promise<ReadyOutcome>;
+  readonly #profiles:
+    | { forSpawn(user: ProfileUser, requested: string | undefined): Promise<ProfileVersion> }
+    | undefined;
+  readonly #gpus: GpuAllocator | undefined;
   #sweeping: Promise<SweepReport> | undefined;
 
   constructor(deps: {
@@ -130,7 +138,13 @@ export class ServerManager {
     log: Logger;
     /** Readiness check; tests replace it. Defaults to polling `<url><prefix>api`. */
     waitReady?: (o: WaitOptions) => Promise<ReadyOutcome>;
+    /** Image profiles: the version a spawn runs (docs/profiles.md). Without it, the global settings apply. */
+    profiles?: { forSpawn(user: ProfileUser, requested: string | undefined): Promise<ProfileVersion> };
+    /** GPUs for profiles that ask for them. Without it, such profiles cannot start. */
+    gpus?: GpuAllocator;
   }) {
+    this.#profiles = deps.profiles;
+    this.#gpus = deps.gpus;
     this.#waitReady = deps.waitReady ?? waitForServer;
     this.#servers = deps.servers;
     this.#tokens = deps.tokens;
@@ -154,7 +168,12 @@ export class ServerManager {
   }
 
   /** Start (or join the start of) a server. Resolves "pending" if not ready within slowSpawnMs. */
-  async start(user: UserRow, name: string): Promise<StartOutcome> {
+  /**
+   * Start (or join the start of) a server. Resolves "pending" if not ready within slowSpawnMs. `choice.profile`
+   * names the profile (the default one when absent); a profile that does not exist, is retired or is not the
+   * user's to use throws a 4xx HubError before anything is started.
+   */
+  async start(user: UserRow, name: string, choice: { profile?: string } = {}): Promise<StartOutcome> {
     const key = this.#key(user, name);
     const existing = await this.#servers.find(user.id, name);
     if (existing?.state === 'running' && !this.#stopping.has(key)) {
@@ -164,6 +183,7 @@ export class ServerManager {
       await this.#reap(existing, user, seen);
     }
     if (this.#stopping.has(key)) await this.#stopping.get(key);
+    const profile = await this.#profiles?.forSpawn(user, choice.profile);
     let flight = this.#inflight.get(key);
     if (!flight) {
       // The concurrency check comes last, with no await between it and registering the flight.
@@ -172,13 +192,28 @@ export class ServerManager {
         this.#fail(key, refused.code, refused.message);
         return refused;
       }
+      // GPUs are taken synchronously too, so two spawns can never be handed the same device.
+      const gpus = this.#takeGpus(key, profile);
+      if (!gpus.ok) {
+        this.#fail(key, 'NO_GPU_AVAILABLE', gpus.message);
+        return { status: 'refused', code: 'NO_GPU_AVAILABLE', message: gpus.message };
+      }
       // Checked again after the awaits above, so two callers cannot both start a flight.
-      flight = this.#inflight.get(key) ?? this.#fly(key, (signal) => this.#spawn(user, name, signal));
+      flight =
+        this.#inflight.get(key) ??
+        this.#fly(key, (signal) => this.#spawn(user, name, signal, profile, gpus.devices));
     }
     const timer = new Promise<StartOutcome>((r) =>
       setTimeout(() => r({ status: 'pending' }), this.#cfg.slowSpawnMs).unref(),
     );
     return Promise.race([flight.promise, timer]);
+  }
+
+  #takeGpus(key: string, profile: ProfileVersion | undefined): GpuOutcome {
+    const count = profile?.spec.gpus ?? 0;
+    if (count === 0) return { ok: true, devices: [] };
+    if (!this.#gpus) return { ok: false, message: 'this hub has no GPUs (BERTH_GPU_DEVICES is empty)' };
+    return this.#gpus.allocate(key, count);
   }
 
   /** Registers an in-flight start; its progress events end with a ready or failed event. */
@@ -294,7 +329,13 @@ export class ServerManager {
     return failure ? { status: 'failed', code: failure.code, message: failure.message } : undefined;
   }
 
-  async #spawn(user: UserRow, name: string, signal: AbortSignal): Promise<StartOutcome> {
+  async #spawn(
+    user: UserRow,
+    name: string,
+    signal: AbortSignal,
+    profile?: ProfileVersion,
+    gpus: readonly string[] = [],
+  ): Promise<StartOutcome> {
     const key = this.#key(user, name);
     this.#failures.delete(key);
     const log = this.#log.child({ user: user.name, server: name });
@@ -304,7 +345,19 @@ export class ServerManager {
       const stale = await this.#servers.find(user.id, name);
       if (stale) await this.#teardown(stale, user.name, name);
       row = await this.#servers.claim(user.id, name);
-      if (!row) return this.#fail(key, 'CONFLICT', 'server record is busy; try again');
+      if (!row) {
+        this.#gpus?.release(key);
+        return this.#fail(key, 'CONFLICT', 'server record is busy; try again');
+      }
+    }
+    const plan = spawnPlan(this.#cfg, profile, gpus);
+    if (profile) {
+      // A stale record's teardown above released this key's GPUs: hold them again, unless taken meanwhile.
+      if (gpus.length > 0 && (this.#gpus?.hold(key, gpus).conflicts.length ?? 1) > 0) {
+        await this.#teardown(row, user.name, name);
+        return this.#fail(key, 'NO_GPU_AVAILABLE', 'the GPUs for this server were taken; try again');
+      }
+      await this.#servers.setProfile(row.id, { name: profile.name, version: profile.version, gpus });
     }
     this.#step(user, name, 10, 'Creating the server token and OAuth client');
     const token = newSecret();
@@ -335,22 +388,23 @@ export class ServerManager {
         hubApiUrl: this.#cfg.hubApiUrl,
         publicUrl: this.#cfg.publicUrl,
         port: this.#cfg.port,
-        image: this.#cfg.image,
-        defaultUrl: this.#cfg.defaultUrl,
-        memoryBytes: this.#cfg.memoryBytes,
-        nanoCpus: this.#cfg.nanoCpus,
-        adminEnv: this.#cfg.adminEnv,
+        image: plan.image,
+        defaultUrl: plan.defaultUrl,
+        memoryBytes: plan.limits.memoryBytes,
+        nanoCpus: plan.limits.nanoCpus,
+        adminEnv: plan.adminEnv,
       });
-      log.info({ image: this.#cfg.image }, 'spawning');
+      log.info({ image: plan.image, profile: plan.extra.profile, gpus }, 'spawning');
       this.#step(user, name, 30, 'Starting the container');
       const started = await this.#spawner.start(
         {
           user: user.name,
           serverName: name,
-          image: this.#cfg.image,
+          image: plan.image,
           env,
           port: this.#cfg.port,
-          limits: { memoryBytes: this.#cfg.memoryBytes, nanoCpus: this.#cfg.nanoCpus, pids: this.#cfg.pids },
+          limits: plan.limits,
+          ...plan.extra,
         },
         signal,
       );
@@ -424,6 +478,7 @@ export class ServerManager {
     await this.#oauth.deleteClient(decodeURIComponent(oauthClientId(userName, name)));
     await this.#tokens.deleteForServer(row.id);
     await this.#servers.delete(row.id);
+    this.#gpus?.release(`${row.user_id}/${name}`);
   }
 
   async stop(user: UserRow, name: string): Promise<StopOutcome> {
@@ -565,6 +620,7 @@ export class ServerManager {
     }
     const byName = new Map((managed ?? []).map((m) => [`${m.user}\0${m.serverName}`, m]));
     const rows = await this.#servers.all();
+    this.#holdGpus(rows);
     for (const row of rows) {
       const user: Owner = { id: row.user_id, name: row.user_name };
       const key = this.#key(user, row.name);
@@ -610,6 +666,16 @@ export class ServerManager {
     if (r.reaped || r.resumed || r.finishedStops || r.orphans || r.unknown)
       this.#log.info(r, 'servers swept');
     return r;
+  }
+
+  /** The GPUs recorded servers hold, so a restarted hub never hands them out twice. */
+  #holdGpus(rows: readonly ServerRow[]): void {
+    if (!this.#gpus) return;
+    for (const row of rows) {
+      if (!row.gpu_devices?.length) continue;
+      const { conflicts } = this.#gpus.hold(`${row.user_id}/${row.name}`, row.gpu_devices);
+      if (conflicts.length) this.#log.error({ server: row.id, conflicts }, 'GPUs recorded for two servers');
+    }
   }
 
   /**
