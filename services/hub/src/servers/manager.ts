@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import type { OAuthRepo } from '../db/oauth-repo.ts';
+import type { ProfileVersion } from '../db/profiles-repo.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
 import type { ServersRepo } from '../db/servers-repo.ts';
 import type { TokensRepo } from '../db/tokens-repo.ts';
+import type { GpuAllocator, GpuOutcome } from '../profiles/gpu-allocator.ts';
+import type { ProfileUser } from '../profiles/service.ts';
 import type { RouteTable } from '../proxy/client.ts';
 import { diffRoutes } from '../proxy/diff.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
@@ -13,12 +16,9 @@ import {
   type SpawnerState,
   type SpawnerStatus,
 } from '../spawner/spawner.ts';
-import type { ProfileVersion } from '../db/profiles-repo.ts';
-import type { GpuAllocator, GpuOutcome } from '../profiles/gpu-allocator.ts';
-import type { ProfileUser } from '../profiles/service.ts';
 import { singleUserEnv } from './env.ts';
-import { spawnPlan } from './spawn-plan.ts';
 import { accessScope, oauthClientId, serverPrefix } from './naming.ts';
+import { spawnPlan } from './spawn-plan.ts';
 import { sweepCache } from './sweep-cache.ts';
 import { type ReadyOutcome, type WaitOptions, waitForServer } from './wait-ready.ts';
 
