@@ -9,7 +9,12 @@ export interface ApiAction {
   readonly target: string | null;
 }
 
-const VERB: Readonly<Record<string, string>> = { POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
+const VERB: Readonly<Record<string, string>> = {
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'update',
+  DELETE: 'delete',
+};
 const SKIP = new Set(['oauth2', 'audit', 'usage', 'authorizations']);
 
 function singular(resource: string): string {
@@ -34,11 +39,13 @@ export function apiAction(
       const server = sub === 'server' ? '' : (p(parts[3]) ?? '');
       const tail = sub === 'server' ? parts[3] : more;
       if (tail === 'progress') return undefined;
-      const action = method === 'POST' ? 'server.start' : method === 'DELETE' ? 'server.stop' : 'server.update';
+      const action =
+        method === 'POST' ? 'server.start' : method === 'DELETE' ? 'server.stop' : 'server.update';
       return { action, targetUser: user, target: `server ${user}/${server}` };
     }
     if (sub === 'tokens') {
-      const action = method === 'POST' ? 'token.create' : method === 'DELETE' ? 'token.delete' : 'token.update';
+      const action =
+        method === 'POST' ? 'token.create' : method === 'DELETE' ? 'token.delete' : 'token.update';
       const id = p(parts[3]);
       return { action, targetUser: user, target: id ? `token ${id}` : null };
     }
@@ -48,10 +55,14 @@ export function apiAction(
   const name = p(parts[1]);
   const kind = singular(resource);
   if (sub) {
-    const action = resource === 'groups' && sub === 'users' ? `group.members.${method === 'DELETE' ? 'remove' : 'add'}` : `${kind}.${sub}.${verb}`;
+    const action =
+      resource === 'groups' && sub === 'users'
+        ? `group.members.${method === 'DELETE' ? 'remove' : 'add'}`
+        : `${kind}.${sub}.${verb}`;
     return { action, targetUser: null, target: name ? `${kind} ${name}` : null };
   }
   if (resource === 'shutdown') return { action: 'hub.shutdown', targetUser: null, target: null };
-  if (resource === 'proxy') return { action: method === 'POST' ? 'proxy.sync' : 'proxy.update', targetUser: null, target: null };
+  if (resource === 'proxy')
+    return { action: method === 'POST' ? 'proxy.sync' : 'proxy.update', targetUser: null, target: null };
   return { action: `${kind}.${verb}`, targetUser: null, target: name ? `${kind} ${name}` : null };
 }

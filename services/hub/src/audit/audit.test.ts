@@ -69,19 +69,20 @@ describe('audit log (real Postgres)', () => {
     assert.equal(patch.status, 200);
     assert.equal((await api('/users/carol', { method: 'DELETE', token: adminToken })).status, 204);
     const got = await entries('user=carol&action=user.');
-    assert.deepEqual(
-      got.map((e) => [e.action, e.actor, e.target_user]).reverse(),
-      [
-        ['user.create', 'root', 'carol'],
-        ['user.update', 'root', 'carol'],
-        ['user.delete', 'root', 'carol'],
-      ],
-    );
+    assert.deepEqual(got.map((e) => [e.action, e.actor, e.target_user]).reverse(), [
+      ['user.create', 'root', 'carol'],
+      ['user.update', 'root', 'carol'],
+      ['user.delete', 'root', 'carol'],
+    ]);
     assert.deepEqual(got[1]?.detail.body, { admin: true });
   });
 
   it('records token creation and revocation, without the token', async () => {
-    const res = await api('/users/alice/tokens', { method: 'POST', token: aliceToken, body: '{"note":"ci"}' });
+    const res = await api('/users/alice/tokens', {
+      method: 'POST',
+      token: aliceToken,
+      body: '{"note":"ci"}',
+    });
     assert.equal(res.status, 201);
     const created = (await res.json()) as { id: string; token: string };
     const del = await api(`/users/alice/tokens/${created.id}`, { method: 'DELETE', token: adminToken });
@@ -111,14 +112,11 @@ describe('audit log (real Postgres)', () => {
     assert.equal(res.status, 302, res.body);
     assert.equal((await api('/users/alice/server', { method: 'DELETE', token: adminToken })).status, 204);
     const got = await entries('user=alice&action=server.');
-    assert.deepEqual(
-      got.map((e) => [e.action, e.actor, e.target]).reverse(),
-      [
-        ['server.start', 'root', 'server alice/'],
-        ['server.access', 'root', 'server alice/'],
-        ['server.stop', 'root', 'server alice/'],
-      ],
-    );
+    assert.deepEqual(got.map((e) => [e.action, e.actor, e.target]).reverse(), [
+      ['server.start', 'root', 'server alice/'],
+      ['server.access', 'root', 'server alice/'],
+      ['server.stop', 'root', 'server alice/'],
+    ]);
   });
 
   it('records refused admin actions as denied', async () => {
@@ -137,11 +135,20 @@ describe('audit log (real Postgres)', () => {
       token: adminToken,
       headers: { accept: 'application/jupyterhub-pagination+json' },
     });
-    const body = (await page.json()) as { items: AuditEntry[]; _pagination: { total: number; next: unknown } };
+    const body = (await page.json()) as {
+      items: AuditEntry[];
+      _pagination: { total: number; next: unknown };
+    };
     assert.equal(body.items.length, 2);
     assert.ok(body._pagination.total >= 3);
     assert.ok(body._pagination.next);
-    for (const bad of ['since=yesterday', 'until=2026-13-45', 'outcome=maybe', 'action=DROP%20TABLE', 'limit=x']) {
+    for (const bad of [
+      'since=yesterday',
+      'until=2026-13-45',
+      'outcome=maybe',
+      'action=DROP%20TABLE',
+      'limit=x',
+    ]) {
       const res = await api(`/audit?${bad}`, { token: adminToken });
       assert.equal(res.status, 400, bad);
       assert.equal(((await res.json()) as { status: number }).status, 400);

@@ -12,7 +12,10 @@ export function csvCell(v: string | number | null | undefined): string {
   return s;
 }
 
-export function csvRows(header: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
+export function csvRows(
+  header: readonly string[],
+  rows: readonly (readonly (string | number | null)[])[],
+): string {
   const lines = [header.map(csvCell).join(',')];
   for (const r of rows) lines.push(r.map(csvCell).join(','));
   return `${lines.join('\r\n')}\r\n`;

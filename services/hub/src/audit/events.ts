@@ -37,7 +37,12 @@ export async function auditLogout(
 ): Promise<void> {
   if (userId === undefined) return;
   const user = await ctx.users.byId(userId);
-  await ctx.audit.record({ action: 'logout', actor: user?.name ?? null, targetUser: user?.name ?? null, ip: req.ip });
+  await ctx.audit.record({
+    action: 'logout',
+    actor: user?.name ?? null,
+    targetUser: user?.name ?? null,
+    ip: req.ip,
+  });
 }
 
 /**

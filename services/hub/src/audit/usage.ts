@@ -32,9 +32,7 @@ export class UsageReport {
           ? sql`coalesce(u.profile, ${NO_KEY})`
           : sql`coalesce(g.name, ${NO_KEY})`;
     const groups =
-      by === 'group'
-        ? sql`left join lateral jsonb_array_elements_text(u.groups) as g(name) on true`
-        : sql``;
+      by === 'group' ? sql`left join lateral jsonb_array_elements_text(u.groups) as g(name) on true` : sql``;
     const { rows } = await sql<{ key: string; seconds: string; servers: string }>`
       select ${key} as key,
              sum(extract(epoch from least(coalesce(u.stopped, now()), ${to}::timestamptz)
