@@ -275,7 +275,7 @@ describe('scope matrix and bad input (real Postgres)', () => {
     assert.ok(alice && bob);
     const mine = await issueApiToken(h.hub.ctx, alice, { note: 'listed' });
     const bobs = await issueApiToken(h.hub.ctx, bob, { note: 'bob' });
-    const root = await exact(['admin:users']);
+    const root = await exact(['admin:users', 'tokens']);
     const list = await call(root, { method: 'GET', path: '/users/alice/tokens' });
     assert.equal(list.status, 200);
     const dump = JSON.stringify(list.json);

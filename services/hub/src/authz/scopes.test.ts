@@ -46,11 +46,50 @@ describe('scopes', () => {
     assert.ok(!hasScope(s, 'read:users', { user: 'alice' }));
   });
 
-  it('implications: admin:users implies users implies read:users', () => {
+  it("implications are JupyterHub's: admin:users implies users implies read:users and list:users", () => {
     const s = expandScopes(['admin:users'], root);
-    for (const n of ['users', 'read:users', 'read:users:name', 'servers', 'tokens', 'access:servers']) {
+    for (const n of [
+      'users',
+      'read:users',
+      'list:users',
+      'read:users:name',
+      'delete:users',
+      'admin:auth_state',
+    ]) {
       assert.ok(s.includes(n), n);
     }
+    // As in JupyterHub, servers and tokens are separate powers of the admin role.
+    for (const n of ['servers', 'tokens', 'access:servers']) assert.ok(!s.includes(n), n);
+    const g = expandScopes(['admin:groups'], root);
+    for (const n of ['groups', 'read:groups', 'list:groups', 'delete:groups', 'read:groups:name']) {
+      assert.ok(g.includes(n), n);
+    }
+    assert.ok(!expandScopes(['groups'], root).includes('delete:groups'));
+    const a = expandScopes(ownerScopes(root), root);
+    for (const n of [
+      'admin:users',
+      'admin:servers',
+      'tokens',
+      'admin:groups',
+      'proxy',
+      'shutdown',
+      'read:metrics',
+    ]) {
+      assert.ok(a.includes(n), n);
+    }
+  });
+
+  it('a group filter grants on that group; custom role scopes add to the owner', () => {
+    const s = expandScopes(['groups!group=physics'], root);
+    assert.ok(hasScope(s, 'read:groups', { group: 'physics' }));
+    assert.ok(!hasScope(s, 'read:groups', { group: 'chem' }));
+    assert.ok(!hasScope(s, 'read:groups', {}));
+    const teacher = { name: 'tess', admin: false, extra: ['read:users!group=physics'] };
+    assert.deepEqual(intersectWithOwner(['read:users!group=physics'], teacher).refused, []);
+    assert.deepEqual(intersectWithOwner(['read:users!group=chem', 'read:users'], teacher).refused, [
+      'read:users!group=chem',
+      'read:users',
+    ]);
   });
 
   it('a token never exceeds its owner', () => {

@@ -130,9 +130,11 @@ export function expandScopes(scopes: readonly string[], owner: Owner): string[] 
 /** The scopes a user holds through their roles. */
 export function ownerScopes(owner: Owner): string[] {
   // read:profiles is filtered to the owner like everything a plain user holds: the profiles they may use.
-  return owner.admin
+  const base = owner.admin
     ? ['self', 'admin:profiles', ...ROLE_SCOPES.admin]
     : ['self', `read:profiles!user=${owner.name}`];
+  // Custom roles from the RBAC file (roles.ts) add their scopes.
+  return owner.extra?.length ? [...base, ...owner.extra] : base;
 }
 
 /** What a check is about. */
