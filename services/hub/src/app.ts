@@ -6,12 +6,9 @@ import { UsageReport } from './audit/usage.ts';
 import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
-import { readRbacFile } from './authz/rbac-file.ts';
-import { RoleBook } from './authz/roles.ts';
 import type { Config } from './config/schema.ts';
 import { AccessRepo } from './db/access-repo.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
-import { GroupsRepo } from './db/groups-repo.ts';
 import { OAuthRepo } from './db/oauth-repo.ts';
 import { ServersRepo } from './db/servers-repo.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
@@ -25,6 +22,7 @@ import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
 import { buildCuller } from './servers/cull-wiring.ts';
 import { ServerManager } from './servers/manager.ts';
 import type { Spawner } from './spawner/spawner.ts';
+import type { InternalTls } from './tls/runtime.ts';
 
 export interface HubParts {
   readonly spawner: Spawner;
@@ -33,6 +31,8 @@ export interface HubParts {
   readonly log?: Logger;
   /** How long a start request waits before answering "pending". */
   readonly slowSpawnMs?: number;
+  /** Internal TLS (main.ts loads it when BERTH_INTERNAL_TLS=1): listener, client identities, server certs. */
+  readonly tls?: InternalTls;
 }
 
 export interface Hub {
@@ -49,7 +49,6 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.
   const authenticators = buildAuthenticators(config.auth, { local: users, publicUrl: config.publicUrl });
   const sealer = buildSealer(config.auth);
-  const roles = new RoleBook(readRbacFile(config.rbac.file));
   await migrateToLatest(db);
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
@@ -70,7 +69,12 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const servers = new ServersRepo(db);
   const oauthRepo = new OAuthRepo(db);
   const routes =
-    parts.routes ?? new ChpRouteTable({ apiUrl: config.proxy.apiUrl, authToken: config.proxy.authToken });
+    parts.routes ??
+    new ChpRouteTable({
+      apiUrl: config.proxy.apiUrl,
+      authToken: config.proxy.authToken,
+      ...(parts.tls ? { dispatcher: parts.tls.toProxyApi } : {}),
+    });
   const lifecycle = new ServerManager({
     servers,
     tokens,
@@ -78,6 +82,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     spawner: parts.spawner,
     routes,
     log: log.child({ component: 'lifecycle' }),
+    ...(parts.tls ? { waitReady: parts.tls.waitReady } : {}),
     config: {
       image: config.spawner.image,
       port: config.spawner.port,
@@ -103,18 +108,17 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     tokens,
     lifecycle,
     log: log.child({ component: 'culler' }),
+    ...(parts.tls ? { serverFetch: parts.tls.serverFetch } : {}),
   });
   const ctx: HubContext = {
     config,
     db,
     users,
-    groups: new GroupsRepo(db),
-    roles,
     sessions,
     tokens,
     servers,
     oauthRepo,
-    identity: new IdentityResolver({ users, tokens, sessions, roles }),
+    identity: new IdentityResolver({ users, tokens, sessions }),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
     culler,
@@ -125,7 +129,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     audit: new PostgresAuditLog(db, log.child({ component: 'audit' })),
     usage: new UsageReport(db),
   };
-  const app = await buildServer(ctx);
+  const app = await buildServer(ctx, parts.tls ? { https: parts.tls.listener } : {});
   return {
     app,
     ctx,

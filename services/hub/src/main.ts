@@ -6,12 +6,23 @@ import { RouteSync } from './proxy/sync.ts';
 import { readSecretFile, SecretFileError } from './secrets.ts';
 import { composePeers } from './spawner/docker/compose-peers.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
+import { PkiError } from './tls/pki.ts';
+import { type InternalTls, loadInternalTls } from './tls/runtime.ts';
 
 /** Entry point. User servers are never stopped when the hub stops: they are found again at the next start. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const cookieSecret = readSecretFile(config.secrets.cookieSecretFile, config.secrets.enforceFileModes);
   const docker = new Dockerode();
+  // Internal TLS: the authorities and the hub's certificate come from the init step (docs/security.md).
+  let tls: InternalTls | undefined;
+  if (config.internalTls.enabled) {
+    tls = await loadInternalTls({
+      ...config.internalTls,
+      enforceFileModes: config.secrets.enforceFileModes,
+      hubNames: [...new Set([new URL(config.hubApiUrlForServers).hostname, 'hub'])],
+    });
+  }
   const spawner = new DockerSpawner({
     docker,
     network: config.spawner.network,
@@ -33,8 +44,9 @@ async function main(): Promise<void> {
           },
         }
       : {}),
+    ...(tls ? { internalTls: tls } : {}),
   });
-  const hub = await createHub(config, { spawner, cookieSecret });
+  const hub = await createHub(config, { spawner, cookieSecret, ...(tls ? { tls } : {}) });
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
   const sweep = () =>
     hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));
@@ -44,7 +56,11 @@ async function main(): Promise<void> {
   hub.ctx.culler.start();
   await hub.app.listen({ host: config.bind.host, port: config.bind.port });
   // Routes: reconciled now, every 5 s, and within a second of the proxy restarting (a new epoch).
-  const probe = new ChpRouteTable({ ...config.proxy, timeoutMs: 1_000 });
+  const probe = new ChpRouteTable({
+    ...config.proxy,
+    timeoutMs: 1_000,
+    ...(tls ? { dispatcher: tls.toProxyApi } : {}),
+  });
   const routeSync = new RouteSync({
     probe: () => probe.epoch(),
     reconcile: () => hub.ctx.lifecycle.reconcileRoutes(),
@@ -57,6 +73,7 @@ async function main(): Promise<void> {
     await routeSync.stop();
     clearInterval(poller);
     await hub.close();
+    await tls?.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -64,7 +81,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const known = err instanceof ConfigError || err instanceof SecretFileError;
+  const known = err instanceof ConfigError || err instanceof SecretFileError || err instanceof PkiError;
   process.stderr.write(
     `berth-hub: ${known ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`,
   );

@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureSecretFile } from '../secrets.ts';
+import { initInternalTls } from '../tls/init.ts';
 
 function owner(spec: string | undefined, fallback: [number, number]): [number, number] {
   if (!spec) return fallback;
@@ -7,6 +8,44 @@ function owner(spec: string | undefined, fallback: [number, number]): [number, n
   if (!Number.isInteger(u) || !Number.isInteger(g))
     throw new TypeError(`bad owner ${spec}; expected uid:gid`);
   return [u as number, g as number];
+}
+
+const names = (raw: string | undefined, fallback: string) =>
+  (raw || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const days = (raw: string | undefined, fallback: number, name: string) => {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new TypeError(`${name}: expected a whole number of days`);
+  return Number(raw);
+};
+
+/**
+ * Internal TLS (BERTH_INTERNAL_TLS, on unless 0): the authorities, once, in the hub's secrets, and the hub's and
+ * the proxy's certificates, re-issued when a third of their lifetime is left or their names changed.
+ */
+export async function initTls(env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (env.BERTH_INTERNAL_TLS === '0' || env.BERTH_INTERNAL_TLS === 'false') return ['internal TLS is off'];
+  const [hubUid, hubGid] = owner(env.BERTH_HUB_OWNER, [1000, 1000]);
+  const [proxyUid, proxyGid] = owner(env.BERTH_PROXY_OWNER, [1000, 1000]);
+  // The compose init step runs as root and hands each file to its service; as anyone else, files stay theirs.
+  const chown = process.getuid?.() === 0;
+  return initInternalTls({
+    secretsDir: env.BERTH_SECRETS_DIR ?? '/secrets',
+    ...(chown
+      ? { hubOwner: { uid: hubUid, gid: hubGid }, proxyOwner: { uid: proxyUid, gid: proxyGid } }
+      : {}),
+    caDays: days(env.BERTH_INTERNAL_TLS_CA_DAYS, 3650, 'BERTH_INTERNAL_TLS_CA_DAYS'),
+    serviceCertDays: days(
+      env.BERTH_INTERNAL_TLS_SERVICE_CERT_DAYS,
+      365,
+      'BERTH_INTERNAL_TLS_SERVICE_CERT_DAYS',
+    ),
+    hubNames: names(env.BERTH_INTERNAL_TLS_HUB_NAMES, 'hub'),
+    proxyNames: names(env.BERTH_INTERNAL_TLS_PROXY_NAMES, 'proxy,proxy-api'),
+  });
 }
 
 /**

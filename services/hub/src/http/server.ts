@@ -1,10 +1,10 @@
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
-import { groupsRoutes } from '../api/groups.ts';
 import { infoRoutes } from '../api/info.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
@@ -20,7 +20,7 @@ import { auditRoutes } from '../api/audit.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
-import { uiRoutes } from '../web/ui-routes.ts';
+import { serverPageRoutes } from '../web/server-routes.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
 import { Xsrf } from './xsrf.ts';
@@ -28,10 +28,17 @@ import { Xsrf } from './xsrf.ts';
 const wantsJson = (req: FastifyRequest) =>
   req.url.startsWith('/hub/api') || (req.headers.accept ?? '').includes('application/json');
 
-/** Build the hub's HTTP server: plugins, hooks and routes. No business logic here. */
-export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
+/**
+ * Build the hub's HTTP server: plugins, hooks and routes. No business logic here. With `https` (internal TLS),
+ * it serves TLS only and requires a client certificate from the authorities the options trust.
+ */
+export async function buildServer(
+  ctx: HubContext,
+  opts: { https?: HttpsOptions } = {},
+): Promise<FastifyInstance> {
   const secureCookies = new URL(ctx.config.publicUrl).protocol === 'https:';
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     logger: loggerOptions(ctx.config.logLevel),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
@@ -40,7 +47,7 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     // Validate, never coerce or silently drop: a wrong type or unknown field is a 400.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-  });
+  }) as unknown as FastifyInstance;
 
   // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
   app.removeContentTypeParser('text/plain');
@@ -105,10 +112,9 @@ export async function buildServer(ctx: HubContext): Promise<FastifyInstance> {
     usersAdminRoutes,
     tokensReadRoutes,
     infoRoutes,
-    groupsRoutes,
     oauthRoutes,
     oidcRoutes,
-    uiRoutes,
+    serverPageRoutes,
     webRoutes,
   ]) {
     routes(app, deps);

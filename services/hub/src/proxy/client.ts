@@ -1,3 +1,5 @@
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
+
 /** A client for configurable-http-proxy's REST API (Berth's proxy speaks the same). */
 export interface ProxyRoute {
   readonly target: string;
@@ -25,25 +27,32 @@ export class ChpRouteTable implements RouteTable {
   readonly #base: string;
   readonly #token: string;
   readonly #timeoutMs: number;
+  readonly #dispatcher: Dispatcher | undefined;
 
-  constructor(opts: { apiUrl: string; authToken: string; timeoutMs?: number }) {
+  /** `dispatcher`: internal TLS (mutual), verifying the API against proxy-api-ca with the hub's certificate. */
+  constructor(opts: { apiUrl: string; authToken: string; timeoutMs?: number; dispatcher?: Dispatcher }) {
     this.#base = opts.apiUrl.replace(/\/+$/, '');
     this.#token = opts.authToken;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#dispatcher = opts.dispatcher;
   }
 
   async #call(method: string, path: string, body?: unknown, base = '/api/routes'): Promise<Response> {
     const url = `${this.#base}${base}${path.split('/').map(encodeURIComponent).join('/')}`;
-    const send = () =>
-      fetch(url, {
-        method,
-        headers: {
-          authorization: `token ${this.#token}`,
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body ? JSON.stringify(body) : null,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+    const init = () => ({
+      method,
+      headers: {
+        authorization: `token ${this.#token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : null,
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    const dispatcher = this.#dispatcher;
+    const send = (): Promise<Response> =>
+      dispatcher
+        ? (undiciFetch(url, { ...init(), dispatcher }) as unknown as Promise<Response>)
+        : fetch(url, init());
     let res: Response;
     try {
       // Every call is idempotent (POST sets a route), so a connection error is retried once: after a proxy

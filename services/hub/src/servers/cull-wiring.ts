@@ -17,8 +17,14 @@ export function buildCuller(deps: {
   log: Logger;
   /** Replaces the HTTP probe (tests; internal TLS passes a probe with its client certificate). */
   probe?: ServerProbe;
+  /** How the probe reaches servers; internal TLS passes a fetch with the hub's client certificate. */
+  serverFetch?: typeof fetch;
 }): IdleCuller {
-  const http = new HttpServerProbe({ tokens: deps.tokens, timeoutMs: deps.config.spawner.httpTimeoutMs });
+  const http = new HttpServerProbe({
+    tokens: deps.tokens,
+    timeoutMs: deps.config.spawner.httpTimeoutMs,
+    ...(deps.serverFetch ? { fetch: deps.serverFetch } : {}),
+  });
   const probe = deps.probe ?? http;
   return new IdleCuller({
     probe,

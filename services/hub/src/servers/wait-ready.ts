@@ -1,3 +1,5 @@
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
+
 export type ReadyOutcome =
   | { readonly ok: true; readonly version: string | null }
   | { readonly ok: false; readonly reason: 'timeout' | 'aborted' | 'exited'; readonly detail?: string };
@@ -12,6 +14,11 @@ export interface WaitOptions {
   readonly stillAlive?: () => Promise<string | undefined>;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /**
+   * Internal TLS: the connection pool that verifies the server against notebooks-ca (and its name) and presents
+   * the hub's client certificate.
+   */
+  readonly dispatcher?: Dispatcher;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -26,10 +33,13 @@ export async function waitForServer(o: WaitOptions): Promise<ReadyOutcome> {
   while (now() < deadline) {
     if (o.signal?.aborted) return { ok: false, reason: 'aborted' };
     try {
-      const res = await fetch(o.url, {
-        redirect: 'manual',
+      const init = {
+        redirect: 'manual' as const,
         signal: AbortSignal.timeout(Math.min(o.httpTimeoutMs, Math.max(1, deadline - now()))),
-      });
+      };
+      const res = o.dispatcher
+        ? await undiciFetch(o.url, { ...init, dispatcher: o.dispatcher })
+        : await fetch(o.url, init);
       await res.body?.cancel();
       if (res.status < 500) return { ok: true, version: res.headers.get('x-jupyterhub-version') };
     } catch {

@@ -73,6 +73,12 @@ export function volumeName(prefix: string, user: string, serverName: string): st
   return `${prefix}-home-${userPart(user, serverName)}`;
 }
 
+/** `<prefix>-tls-<user>[--<server>]`: the volume holding a server's TLS files (internal TLS). */
+export function tlsVolumeName(prefix: string, user: string, serverName: string): string {
+  assertValidPrefix(prefix);
+  return `${prefix}-tls-${userPart(user, serverName)}`;
+}
+
 /**
  * `<prefix>-<user>[--<server>]-net`: a server's own network. Escaping never yields `-n`, so the suffix cannot
  * collide with any container name.

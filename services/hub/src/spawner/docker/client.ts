@@ -13,6 +13,8 @@ export interface DockerContainer {
   remove(options: { force: boolean }): Promise<unknown>;
   wait(options: { condition: 'not-running'; abortSignal?: AbortSignal }): Promise<unknown>;
   logs(options: { stdout: true; stderr: true; tail: number; follow: false }): Promise<Buffer>;
+  /** Only with internal TLS: writes the server's certificate files into a never-started helper. */
+  putArchive(file: Buffer | NodeJS.ReadableStream, options: { path: string }): Promise<unknown>;
 }
 
 export interface DockerNetwork {
@@ -32,6 +34,8 @@ export interface DockerClient {
   };
   getVolume(name: string): {
     inspect(): Promise<{ readonly Name: string; readonly Labels: Record<string, string> | null }>;
+    /** Only with internal TLS: the server's certificate volume, once its container is gone. */
+    remove(): Promise<unknown>;
   };
   createVolume(options: { Name: string; Labels: Record<string, string> }): Promise<unknown>;
   createContainer(options: Dockerode.ContainerCreateOptions): Promise<DockerContainer>;

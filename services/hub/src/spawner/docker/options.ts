@@ -2,6 +2,7 @@
 import { assertValidPrefix } from '../names.ts';
 import type { DockerClient } from './client.ts';
 import { type NetworkPeer, parsePool } from './server-network.ts';
+import type { TlsIssuer } from './tls-volume.ts';
 
 export interface ResourceLimits {
   /** Memory limit in bytes; swap is set to the same value, so the container gets no swap. */
@@ -42,6 +43,11 @@ export interface DockerSpawnerOptions {
    * aliases servers use for them); it is asked at every start and reattach, since they change on recreation.
    */
   readonly serverNetworks?: ServerNetworkOptions;
+  /**
+   * Internal TLS: each server gets a certificate for the names it is reached by, delivered read-only in its own
+   * volume, and serves https, requiring client certificates (JUPYTERHUB_SSL_*).
+   */
+  readonly internalTls?: TlsIssuer;
 }
 
 export interface ServerNetworkOptions {
@@ -50,9 +56,12 @@ export interface ServerNetworkOptions {
   readonly subnetPool?: string;
 }
 
-export type ResolvedOptions = Required<Omit<DockerSpawnerOptions, 'defaultLimits' | 'serverNetworks'>> & {
+export type ResolvedOptions = Required<
+  Omit<DockerSpawnerOptions, 'defaultLimits' | 'serverNetworks' | 'internalTls'>
+> & {
   readonly defaultLimits: ResourceLimits;
   readonly serverNetworks: Required<ServerNetworkOptions> | undefined;
+  readonly internalTls: TlsIssuer | undefined;
 };
 
 export const DEFAULT_SUBNET_POOL = '10.213.0.0/16';
@@ -87,6 +96,7 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
     deploymentId: o.deploymentId,
     defaultLimits: { ...DEFAULTS.defaultLimits, ...o.defaultLimits },
     serverNetworks: o.serverNetworks ? { subnetPool: DEFAULT_SUBNET_POOL, ...o.serverNetworks } : undefined,
+    internalTls: o.internalTls,
   } as ResolvedOptions;
   check(typeof r.docker?.createContainer === 'function', 'docker', 'must be a Docker client');
   check(typeof r.network === 'string' && r.network !== '', 'network', 'must be a network name');
@@ -114,7 +124,14 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
       check(false, 'serverNetworks.subnetPool', (err as Error).message);
     }
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'docker', 'network', 'deploymentId', 'serverNetworks']);
+  const known = new Set([
+    ...Object.keys(DEFAULTS),
+    'docker',
+    'network',
+    'deploymentId',
+    'serverNetworks',
+    'internalTls',
+  ]);
   for (const k of Object.keys(o)) check(known.has(k), k, 'unknown option');
   return Object.freeze(r);
 }
