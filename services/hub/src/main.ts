@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     network: config.spawner.network,
     deploymentId: config.spawner.deploymentId,
     prefix: config.spawner.prefix,
+    // Archiving a deleted user's home volume uses never-started helpers of an image already on the engine.
+    helperImage: config.spawner.image,
     defaultLimits: {
       memoryBytes: config.spawner.memoryBytes,
       nanoCpus: config.spawner.nanoCpus,

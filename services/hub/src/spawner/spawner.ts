@@ -57,6 +57,14 @@ export type SpawnerStatus =
   | { readonly state: 'stopped'; readonly exitCode?: number; readonly oomKilled?: boolean }
   | { readonly state: 'unknown'; readonly error: string };
 
+/** What to do with a deleted user's storage (`keep` never reaches the spawner). */
+export type StorageAction = 'archive' | 'delete';
+
+/** What happened to one volume of a deleted user. */
+export type StorageOutcome =
+  | { readonly volume: string; readonly action: 'archived'; readonly archive: string }
+  | { readonly volume: string; readonly action: 'deleted' };
+
 /** Scratch space for one sweep: `once` runs `load` for the first caller of `key` and shares its result. */
 export interface SweepCache {
   once<T>(key: string, load: () => Promise<T>): Promise<T>;
@@ -94,6 +102,11 @@ export interface Spawner {
    * server needs is looked up once per sweep, not once per server.
    */
   reattach?(state: SpawnerState, cache?: SweepCache): Promise<void>;
+  /**
+   * The user was deleted: archive or delete their persistent storage (every server's). Called only once none
+   * of their servers runs. Rejects on failure; what was not finished stays in place. Optional capability.
+   */
+  disposeStorage?(user: string, action: StorageAction): Promise<StorageOutcome[]>;
 }
 
 export type SpawnErrorCode =

@@ -15,6 +15,8 @@ export interface DockerContainer {
   logs(options: { stdout: true; stderr: true; tail: number; follow: false }): Promise<Buffer>;
   /** Only with internal TLS: writes the server's certificate files into a never-started helper. */
   putArchive(file: Buffer | NodeJS.ReadableStream, options: { path: string }): Promise<unknown>;
+  /** Only to archive a deleted user's home volume: a tar of `path`, read from a never-started helper. */
+  getArchive(options: { path: string }): Promise<NodeJS.ReadableStream>;
 }
 
 export interface DockerNetwork {
@@ -41,6 +43,12 @@ export interface DockerClient {
   createContainer(options: Dockerode.ContainerCreateOptions): Promise<DockerContainer>;
   getContainer(idOrName: string): DockerContainer;
   listContainers(options: { all: boolean; filters: string }): Promise<Dockerode.ContainerInfo[]>;
+  /** Only to find a deleted user's home volumes (home-volumes.ts). */
+  listVolumes(options: { filters: string }): Promise<{
+    readonly Volumes:
+      | readonly { readonly Name: string; readonly Labels: Record<string, string> | null }[]
+      | null;
+  }>;
   /** Only with per-server networks (`serverNetworks`). */
   createNetwork(options: Dockerode.NetworkCreateOptions): Promise<unknown>;
   getNetwork(id: string): DockerNetwork;

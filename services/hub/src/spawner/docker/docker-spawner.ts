@@ -12,12 +12,15 @@ import {
   type SpawnerStatus,
   type SpawnRequest,
   type Started,
+  type StorageAction,
+  type StorageOutcome,
   type SweepCache,
 } from '../spawner.ts';
 import type { DockerClient, DockerContainer } from './client.ts';
 import { containerCreateOptions, hostnameFor, planContainer } from './container-config.ts';
 import { demuxLogs, lastLines } from './demux.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
+import { disposeHomeVolumes } from './home-volumes.ts';
 import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { checkPin } from './pin.ts';
@@ -146,6 +149,14 @@ export class DockerSpawner implements Spawner {
     // peer is already on, so a steady-state sweep makes no Docker call per server for this.
     const peers = await (cache ? cache.once('docker:network-peers', () => opts.peers()) : opts.peers());
     await connectPeers(this.#docker, net, peers);
+  }
+
+  /** A deleted user's home volumes, archived or deleted (home-volumes.ts). */
+  disposeStorage(user: string, action: StorageAction): Promise<StorageOutcome[]> {
+    const o = this.#o;
+    const helperImage = o.helperImage || undefined;
+    const opts = { prefix: o.prefix, deploymentId: o.deploymentId, helperImage, user: o.user };
+    return disposeHomeVolumes(this.#docker, opts, user, action);
   }
 
   async #stopContainer(container: DockerContainer): Promise<void> {

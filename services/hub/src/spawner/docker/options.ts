@@ -43,6 +43,8 @@ export interface DockerSpawnerOptions {
    * aliases servers use for them); it is asked at every start and reattach, since they change on recreation.
    */
   readonly serverNetworks?: ServerNetworkOptions;
+  /** An image on the engine for the never-started helpers that archive home volumes; '' refuses archiving. */
+  readonly helperImage?: string;
   /**
    * Internal TLS: each server gets a certificate for the names it is reached by, delivered read-only in its own
    * volume, and serves https, requiring client certificates (JUPYTERHUB_SSL_*).
@@ -76,6 +78,7 @@ export const DEFAULTS = {
   earlyExitWindowMs: 500,
   logMaxSize: '10m',
   logMaxFiles: 3,
+  helperImage: '',
 } as const;
 
 export function isPositiveInteger(n: unknown): n is number {
