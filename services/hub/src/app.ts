@@ -6,9 +6,12 @@ import { UsageReport } from './audit/usage.ts';
 import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
+import { readRbacFile } from './authz/rbac-file.ts';
+import { RoleBook } from './authz/roles.ts';
 import type { Config } from './config/schema.ts';
 import { AccessRepo } from './db/access-repo.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
+import { GroupsRepo } from './db/groups-repo.ts';
 import { OAuthRepo } from './db/oauth-repo.ts';
 import { ServersRepo } from './db/servers-repo.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
@@ -49,6 +52,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.
   const authenticators = buildAuthenticators(config.auth, { local: users, publicUrl: config.publicUrl });
   const sealer = buildSealer(config.auth);
+  const roles = new RoleBook(readRbacFile(config.rbac.file));
   await migrateToLatest(db);
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
@@ -114,11 +118,13 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     config,
     db,
     users,
+    groups: new GroupsRepo(db),
+    roles,
     sessions,
     tokens,
     servers,
     oauthRepo,
-    identity: new IdentityResolver({ users, tokens, sessions }),
+    identity: new IdentityResolver({ users, tokens, sessions, roles }),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
     culler,

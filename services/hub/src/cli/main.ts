@@ -7,6 +7,8 @@ import { createDatabase, migrateToLatest } from '../db/database.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
 import { UsersRepo } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
+import { runDoctor } from './doctor/doctor.ts';
+import { exitCode, render } from './doctor/report.ts';
 import { initSecrets, initTls } from './init-secrets.ts';
 
 const USAGE = `usage: berth <command>
@@ -17,6 +19,8 @@ const USAGE = `usage: berth <command>
                                                    mint an API token; prints it once
   migrate                                          bring the database schema up to date
   init-secrets                                     create missing secret files (compose init step)
+  doctor                                           check the running deployment against the security model
+                                                   (PASS/WARN/FAIL lines; exits 1 when one fails)
 `;
 
 async function readStdin(): Promise<string> {
@@ -59,6 +63,11 @@ async function run(argv: string[]): Promise<number> {
     for (const line of initSecrets(process.env)) process.stdout.write(`${line}\n`);
     for (const line of await initTls(process.env)) process.stdout.write(`${line}\n`);
     return 0;
+  }
+  if (group === 'doctor') {
+    const findings = await runDoctor(process.env);
+    process.stdout.write(render(findings));
+    return exitCode(findings);
   }
   if (group === 'migrate') {
     const report = await withDb((db) => migrateToLatest(db));

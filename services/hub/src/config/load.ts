@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { internalTlsFromEnv } from './internal-tls.ts';
+import { oidcEnvName, oidcFromEnv } from './oidc-env.ts';
 import { type Config, configSchema } from './schema.ts';
 
 /** Thrown at boot for bad configuration; the message names the key and never contains a secret value. */
@@ -9,7 +10,7 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function fromFileOrEnv(env: Env, name: string): string | undefined {
+export function fromFileOrEnv(env: Env, name: string): string | undefined {
   const file = env[`${name}_FILE`];
   if (file) {
     try {
@@ -21,7 +22,7 @@ function fromFileOrEnv(env: Env, name: string): string | undefined {
   return env[name];
 }
 
-function int(env: Env, name: string, fallback: number): number {
+export function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -48,7 +49,7 @@ function list(env: Env, name: string, lower = false): string[] {
     .filter((v) => v !== '');
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+export function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (raw === '1' || raw === 'true') return true;
@@ -56,7 +57,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}: expected 1 or 0, got ${JSON.stringify(raw.slice(0, 32))}`);
 }
 
-const opt = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+export const opt = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 
 /** Environment variable behind each auth key, so errors name what the admin actually set. */
 const AUTH_ENV: Record<string, string> = {
@@ -109,11 +110,6 @@ function authFromEnv(env: Env) {
   if (ldapSet && !ldapEnabled) {
     throw new ConfigError(`${ldapSet} is set, but ldap is not in BERTH_AUTHENTICATORS`);
   }
-  const oidcEnabled = authenticators.includes('oidc');
-  const oidcSet = Object.keys(env).find((k) => k.startsWith('BERTH_OIDC_') && env[k]);
-  if (oidcSet && !oidcEnabled) {
-    throw new ConfigError(`${oidcSet} is set, but oidc is not in BERTH_AUTHENTICATORS`);
-  }
   return {
     authenticators: authenticators.length ? authenticators : ['local'],
     allowAll: bool(env, 'BERTH_ALLOW_ALL', false),
@@ -144,20 +140,7 @@ function authFromEnv(env: Env) {
           timeoutMs: int(env, 'BERTH_LDAP_TIMEOUT_SECONDS', 10) * 1000,
         }
       : undefined,
-    oidc: oidcEnabled
-      ? {
-          displayName: env.BERTH_OIDC_DISPLAY_NAME || 'single sign-on',
-          issuer: env.BERTH_OIDC_ISSUER ?? '',
-          clientId: env.BERTH_OIDC_CLIENT_ID ?? '',
-          clientSecret: fromFileOrEnv(env, 'BERTH_OIDC_CLIENT_SECRET') ?? '',
-          scopes: (env.BERTH_OIDC_SCOPES || 'openid profile email groups').split(/[\s,]+/).filter(Boolean),
-          usernameClaim: env.BERTH_OIDC_USERNAME_CLAIM || 'preferred_username',
-          groupsClaim: env.BERTH_OIDC_GROUPS_CLAIM || 'groups',
-          caFile: opt(env.BERTH_OIDC_CA_FILE),
-          timeoutMs: int(env, 'BERTH_OIDC_TIMEOUT_SECONDS', 10) * 1000,
-          logoutAtIdp: bool(env, 'BERTH_OIDC_LOGOUT_AT_IDP', true),
-        }
-      : undefined,
+    ...oidcFromEnv(env, authenticators),
     authStateKeyFile: opt(env.BERTH_AUTH_STATE_KEY_FILE),
   };
 }
@@ -214,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
       serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),
     },
     profiles: { file: opt(env.BERTH_PROFILES_FILE), gpuDevices: list(env, 'BERTH_GPU_DEVICES') },
+    rbac: { file: opt(env.BERTH_RBAC_FILE) },
     culling: {
       idleTimeoutMs: int(env, 'BERTH_CULL_IDLE_TIMEOUT_SECONDS', 3600) * 1000,
       maxAgeMs: int(env, 'BERTH_CULL_MAX_AGE_SECONDS', 0) * 1000,
@@ -239,7 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const path = first?.path.join('.') ?? '';
-    const setting = AUTH_ENV[path.replace(/(\.\d+)+$/, '')];
+    const setting = AUTH_ENV[path.replace(/(\.\d+)+$/, '')] ?? oidcEnvName(path);
     const envName = setting ? ` (${setting})` : '';
     throw new ConfigError(
       `invalid configuration at ${path || '(root)'}${envName}: ${first?.message ?? 'invalid'}`,

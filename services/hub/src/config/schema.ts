@@ -74,6 +74,34 @@ export const oidcSchema = z.strictObject({
   logoutAtIdp: z.boolean(),
 });
 
+/**
+ * Names of extra OIDC providers (`oidc:<name>` in BERTH_AUTHENTICATORS, settings BERTH_OIDC_<NAME>_*). A name
+ * may not be the first word of a setting of the unnamed provider, or a route of its own, so every
+ * BERTH_OIDC_* variable means one thing.
+ */
+export const OIDC_PROVIDER_NAME_RE = /^[a-z][a-z0-9]{0,15}$/;
+export const OIDC_RESERVED_NAMES = [
+  'display',
+  'issuer',
+  'client',
+  'scopes',
+  'username',
+  'groups',
+  'ca',
+  'timeout',
+  'logout',
+  'login',
+  'callback',
+] as const;
+const oidcProviderName = z
+  .string()
+  .regex(OIDC_PROVIDER_NAME_RE, 'a provider name is a-z then up to 15 of a-z0-9')
+  .refine((n) => !(OIDC_RESERVED_NAMES as readonly string[]).includes(n), 'reserved provider name');
+const authenticatorKind = z.union([
+  z.enum(['local', 'ldap', 'oidc']),
+  z.string().regex(/^oidc:[a-z][a-z0-9]{0,15}$/, 'expected local, ldap, oidc or oidc:<name>'),
+]);
+
 const userName = z.string().regex(USERNAME_RE, 'not a valid user name');
 const groupName = z.string().min(1).max(256);
 
@@ -81,7 +109,7 @@ const groupName = z.string().min(1).max(256);
 export const authSchema = z
   .strictObject({
     /** Enabled authenticators, in the order a login form tries them. */
-    authenticators: z.array(z.enum(['local', 'ldap', 'oidc'])).min(1),
+    authenticators: z.array(authenticatorKind).min(1),
     allowAll: z.boolean(),
     allowedUsers: z.array(userName),
     blockedUsers: z.array(userName),
@@ -92,6 +120,8 @@ export const authSchema = z
     revokeDisallowed: z.boolean(),
     ldap: ldapSchema.optional(),
     oidc: oidcSchema.optional(),
+    /** Extra OIDC providers by name, each enabled as `oidc:<name>` (docs/authentication.md). */
+    oidcProviders: z.record(oidcProviderName, oidcSchema),
     /** Keys that encrypt auth state at rest (auth/state-crypto.ts); required with oidc. */
     authStateKeyFile: z.string().min(1).optional(),
   })
@@ -102,7 +132,30 @@ export const authSchema = z
     if (a.authenticators.includes('oidc') && !a.oidc) {
       ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'required when oidc is enabled' });
     }
-    if (a.authenticators.includes('oidc') && !a.authStateKeyFile) {
+    for (const name of Object.keys(a.oidcProviders)) {
+      if (!a.authenticators.includes(`oidc:${name}`)) {
+        ctx.addIssue({ code: 'custom', path: ['oidcProviders', name], message: 'not enabled' });
+      }
+    }
+    for (const kind of a.authenticators) {
+      const name = kind.startsWith('oidc:') ? kind.slice(5) : undefined;
+      if (name !== undefined && !a.oidcProviders[name]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oidcProviders', name, 'issuer'],
+          message: `required when ${kind} is enabled`,
+        });
+      }
+    }
+    const buttons = [a.oidc, ...Object.values(a.oidcProviders)].flatMap((o) => (o ? [o.displayName] : []));
+    if (new Set(buttons).size !== buttons.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oidcProviders'],
+        message: 'two OIDC providers have the same display name (their buttons would look alike)',
+      });
+    }
+    if (a.authenticators.some((k) => k.startsWith('oidc')) && !a.authStateKeyFile) {
       ctx.addIssue({
         code: 'custom',
         path: ['authStateKeyFile'],
@@ -217,6 +270,8 @@ export const configSchema = z.strictObject({
     /** Login attempts per username per minute before 429. */
     loginAttemptsPerMinute: z.number().int().positive(),
   }),
+  /** Custom roles and services (docs/configuration.md#roles-and-services): a JSON or YAML file. */
+  rbac: z.strictObject({ file: z.string().min(1).optional() }),
   /** The JupyterHub version reported to single-user servers; match the major of your images. */
   jupyterhubVersion: z.string().regex(/^\d+\.\d+\.\d+$/),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -5,6 +5,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
+import { groupsRoutes } from '../api/groups.ts';
 import { infoRoutes } from '../api/info.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
@@ -20,7 +21,7 @@ import { auditRoutes } from '../api/audit.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
-import { serverPageRoutes } from '../web/server-routes.ts';
+import { uiRoutes } from '../web/ui-routes.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
 import { Xsrf } from './xsrf.ts';
@@ -112,9 +113,10 @@ export async function buildServer(
     usersAdminRoutes,
     tokensReadRoutes,
     infoRoutes,
+    groupsRoutes,
     oauthRoutes,
     oidcRoutes,
-    serverPageRoutes,
+    uiRoutes,
     webRoutes,
   ]) {
     routes(app, deps);
