@@ -154,8 +154,6 @@ const MUST_BE_EMPTY: readonly [string, string][] = [
   ['Links', 'links are refused'],
   ['Sysctls', 'sysctls are refused'],
   ['OomKillDisable', 'disabling the OOM killer is refused'],
-  ['MaskedPaths', 'unmasking /proc and /sys paths is refused'],
-  ['ReadonlyPaths', 'unmasking /proc and /sys paths is refused'],
   ['StorageOpt', 'storage options are refused'],
   ['ContainerIDFile', 'a container ID file is a host path'],
   ['Isolation', 'isolation modes are refused'],
@@ -297,6 +295,11 @@ export function checkContainerCreate(
   const badHost = unknownKey(h, HOST_KEYS);
   if (badHost) return refuse(`HostConfig.${badHost} is refused`);
   for (const [k, why] of MUST_BE_EMPTY) if (!isEmpty(h[k])) return refuse(`HostConfig.${k}: ${why}`);
+  // An empty list here means "unmask everything", so these must be absent, not merely empty.
+  for (const k of ['MaskedPaths', 'ReadonlyPaths']) {
+    if (h[k] !== undefined && h[k] !== null)
+      return refuse(`HostConfig.${k}: unmasking /proc and /sys paths is refused`);
+  }
 
   const drop = Array.isArray(h.CapDrop) ? h.CapDrop : [];
   if (!drop.some((c) => typeof c === 'string' && /^(CAP_)?ALL$/i.test(c))) {

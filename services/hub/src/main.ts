@@ -13,6 +13,7 @@ import { type InternalTls, loadInternalTls } from './tls/runtime.ts';
 async function main(): Promise<void> {
   const config = loadConfig();
   const cookieSecret = readSecretFile(config.secrets.cookieSecretFile, config.secrets.enforceFileModes);
+  // DOCKER_HOST points at the Docker API guard under Compose (docs/security.md#the-docker-api-guard).
   const docker = new Dockerode();
   // Internal TLS: the authorities and the hub's certificate come from the init step (docs/security.md).
   let tls: InternalTls | undefined;
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
         }
       : {}),
     ...(tls ? { internalTls: tls } : {}),
+    // Profiles with `egress` also join the egress network, whose range the firewall service filters.
+    egress: { subnetPool: config.spawner.egressSubnetPool },
   });
   const hub = await createHub(config, { spawner, cookieSecret, ...(tls ? { tls } : {}) });
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.

@@ -192,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
       isolation: env.BERTH_NETWORK_ISOLATION ?? 'per-server',
       subnetPool: env.BERTH_SERVER_SUBNET_POOL ?? '10.213.0.0/16',
       networkPeers: (env.BERTH_NETWORK_PEERS ?? 'proxy').split(',').filter(Boolean),
+      egressSubnetPool: env.BERTH_EGRESS_SUBNET_POOL ?? '10.212.0.0/16',
       concurrentSpawnLimit: int(env, 'BERTH_CONCURRENT_SPAWN_LIMIT', 20),
       activeServerLimit: int(env, 'BERTH_ACTIVE_SERVER_LIMIT', 0),
       serversPerUserLimit: int(env, 'BERTH_SERVERS_PER_USER', 3),

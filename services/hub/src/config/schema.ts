@@ -222,6 +222,8 @@ export const configSchema = z.strictObject({
     subnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/),
     /** Compose services connected to every per-server network besides the hub (the proxy). */
     networkPeers: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)),
+    /** IPv4 range the egress network's /24 comes from (profiles with outbound internet); the firewall filters it. */
+    egressSubnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/),
     /** Spawns in flight at once; more are refused with 429 and Retry-After. 0: no limit. */
     concurrentSpawnLimit: z.number().int().nonnegative(),
     /** Servers running or starting over all users; more are refused with 429. 0: no limit. */

@@ -19,13 +19,13 @@ import {
 import type { DockerClient, DockerContainer } from './client.ts';
 import { containerCreateOptions, hostnameFor, planContainer } from './container-config.ts';
 import { demuxLogs, lastLines } from './demux.ts';
+import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { disposeHomeVolumes } from './home-volumes.ts';
 import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { checkPin } from './pin.ts';
 import { containerRef, networkRef } from './refs.ts';
-import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { connectPeers, ensureServerNetwork, removeServerNetwork } from './server-network.ts';
 import { fillTlsVolume, LABEL_TLS, removeTlsVolume, tlsEnv, withTlsMount } from './tls-volume.ts';
 

@@ -1,6 +1,7 @@
 /** DockerSpawner's options, their defaults and their validation. */
 import { assertValidPrefix } from '../names.ts';
 import type { DockerClient } from './client.ts';
+import { DEFAULT_EGRESS_POOL, type EgressOptions, egressSubnets } from './egress-network.ts';
 import { type NetworkPeer, parsePool } from './server-network.ts';
 import type { TlsIssuer } from './tls-volume.ts';
 
@@ -50,6 +51,11 @@ export interface DockerSpawnerOptions {
    * volume, and serves https, requiring client certificates (JUPYTERHUB_SSL_*).
    */
   readonly internalTls?: TlsIssuer;
+  /**
+   * Outbound internet for requests with `egress: true`: such servers also join this deployment's egress network
+   * (docs/security.md#egress). Without it, a request with `egress: true` is refused.
+   */
+  readonly egress?: EgressOptions;
 }
 
 export interface ServerNetworkOptions {
@@ -59,8 +65,9 @@ export interface ServerNetworkOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<DockerSpawnerOptions, 'defaultLimits' | 'serverNetworks' | 'internalTls'>
+  Omit<DockerSpawnerOptions, 'defaultLimits' | 'serverNetworks' | 'internalTls' | 'egress'>
 > & {
+  readonly egress: Required<EgressOptions> | undefined;
   readonly defaultLimits: ResourceLimits;
   readonly serverNetworks: Required<ServerNetworkOptions> | undefined;
   readonly internalTls: TlsIssuer | undefined;
@@ -100,6 +107,12 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
     defaultLimits: { ...DEFAULTS.defaultLimits, ...o.defaultLimits },
     serverNetworks: o.serverNetworks ? { subnetPool: DEFAULT_SUBNET_POOL, ...o.serverNetworks } : undefined,
     internalTls: o.internalTls,
+    egress: o.egress
+      ? {
+          networkName: o.egress.networkName ?? `${o.prefix ?? DEFAULTS.prefix}-egress`,
+          subnetPool: o.egress.subnetPool ?? DEFAULT_EGRESS_POOL,
+        }
+      : undefined,
   } as ResolvedOptions;
   check(typeof r.docker?.createContainer === 'function', 'docker', 'must be a Docker client');
   check(typeof r.network === 'string' && r.network !== '', 'network', 'must be a network name');
@@ -127,6 +140,18 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
       check(false, 'serverNetworks.subnetPool', (err as Error).message);
     }
   }
+  if (r.egress) {
+    check(
+      /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(r.egress.networkName),
+      'egress.networkName',
+      'a Docker network name',
+    );
+    try {
+      egressSubnets(r.egress.subnetPool, r.egress.networkName, 1);
+    } catch (err) {
+      check(false, 'egress.subnetPool', (err as Error).message);
+    }
+  }
   const known = new Set([
     ...Object.keys(DEFAULTS),
     'docker',
@@ -134,6 +159,7 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
     'deploymentId',
     'serverNetworks',
     'internalTls',
+    'egress',
   ]);
   for (const k of Object.keys(o)) check(known.has(k), k, 'unknown option');
   return Object.freeze(r);
