@@ -11,11 +11,17 @@ export class SettingsRepo {
   }
 
   async get(key: SettingKey): Promise<string | null> {
-    const row = await this.#db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return row?.value ?? null;
   }
 
-  async getWithMeta(key: SettingKey): Promise<{ value: string; updatedBy: string | null; updated: Date } | null> {
+  async getWithMeta(
+    key: SettingKey,
+  ): Promise<{ value: string; updatedBy: string | null; updated: Date } | null> {
     const row = await this.#db.selectFrom('settings').selectAll().where('key', '=', key).executeTakeFirst();
     return row ? { value: row.value, updatedBy: row.updated_by, updated: new Date(row.updated) } : null;
   }

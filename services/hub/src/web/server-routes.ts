@@ -11,7 +11,7 @@ import { FORMS_JS } from './forms-script.ts';
 import { type HomeServer, homePage } from './home-page.ts';
 import { requirePageLogin } from './page-auth.ts';
 import { errorPage } from './pages.ts';
-import { profileChoices } from './profile-choices.ts';
+import { type GpuInventory, type ProfileSource, profileChoices } from './profile-choices.ts';
 import { pendingPage, pickerPage, spawnFailedPage } from './spawn-pages.ts';
 import { viewerOf } from './viewer.ts';
 
@@ -33,10 +33,7 @@ function serverNameFrom(v: unknown): string {
 }
 
 function profileOf(row: ServerRow): string | null {
-  const r = row as ServerRow & { profile?: unknown };
-  if (typeof r.profile === 'string') return r.profile;
-  const p = (row.spawner_state as Record<string, unknown> | null)?.profile;
-  return typeof p === 'string' ? p : null;
+  return row.profile_name ?? null;
 }
 
 /** Home (the user's servers), the profile picker, start, stop/cancel and the spawn-pending page. */
@@ -45,6 +42,10 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   const namedServers = ctx.config.spawner.serversPerUserLimit !== 1;
   // Admins hold access:servers unless the role says otherwise (JupyterHub's admin_access).
   const adminAccess = (ROLE_SCOPES.admin as readonly string[]).includes('access:servers');
+  // The profiles service and GPU inventory, when the hub has them (no picker otherwise).
+  const parts = ctx as { profiles?: ProfileSource; gpus?: GpuInventory };
+  const choicesFor = (user: { name: string; groups: readonly string[] }) =>
+    profileChoices(parts.profiles, parts.gpus, user);
 
   app.get('/hub/static/berth-forms.js', async (_req, reply) =>
     reply
@@ -83,7 +84,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
       ),
     ];
     for (const r of rows) if (r.name !== '') servers.push(view(r.name, r));
-    const picker = (await profileChoices(ctx, id.user)).length > 0;
+    const picker = (await choicesFor(id.user)).length > 1;
     return reply.type('text/html').send(
       homePage(viewerOf(id), xsrf.token(req, reply), {
         servers,
@@ -111,8 +112,8 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     if (row || ctx.lifecycle.isPending(id.user, server)) {
       return reply.redirect(`/hub/spawn-pending/${serverPath(id.user.name, server)}`, 302);
     }
-    const choices = await profileChoices(ctx, id.user);
-    if (choices.length === 0) return reply.redirect('/hub/home', 302);
+    const choices = await choicesFor(id.user);
+    if (choices.length < 2) return reply.redirect('/hub/home', 302);
     return reply.type('text/html').send(pickerPage(viewerOf(id), xsrf.token(req, reply), server, choices));
   }
   app.get('/hub/spawn', picker);
@@ -124,9 +125,11 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     if (!id) return reply;
     const body = (req.body ?? {}) as SpawnBody;
     const server = serverNameFrom(body.server_name);
-    const choices = await profileChoices(ctx, id.user);
-    const profile = typeof body.profile === 'string' ? body.profile : undefined;
-    if (choices.length > 0 && !choices.some((c) => c.name === profile)) {
+    const choices = await choicesFor(id.user);
+    const profile = typeof body.profile === 'string' && body.profile !== '' ? body.profile : undefined;
+    // With a choice to make, the person makes it: a missing or unknown profile shows the picker again.
+    const mustChoose = choices.length > 1 && profile === undefined;
+    if (mustChoose || (profile !== undefined && !choices.some((c) => c.name === profile))) {
       return reply
         .code(400)
         .type('text/html')
@@ -139,9 +142,6 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
             'Choose one of the profiles below.',
           ),
         );
-    }
-    if (choices.length === 0 && profile !== undefined) {
-      throw new HubError('BAD_REQUEST', 'this hub has no profiles to choose from');
     }
     // An OIDC user whose access token expired is re-checked at the IdP first (refresh token).
     const recheck = await ctx.login.recheck(id.user);
@@ -158,7 +158,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
       clearSessionCookie(reply, secureCookies);
       return reply.redirect('/hub/login', 303);
     }
-    const out = await ctx.lifecycle.start(recheck.user, server);
+    const out = await ctx.lifecycle.start(recheck.user, server, profile === undefined ? {} : { profile });
     if (out.status === 'failed')
       return reply.redirect(`/hub/spawn-pending/${serverPath(id.user.name, server)}`, 303);
     if (out.status === 'refused') {
