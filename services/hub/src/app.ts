@@ -6,8 +6,9 @@ import { UsageReport } from './audit/usage.ts';
 import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
-import { readRbacFile } from './authz/rbac-file.ts';
+import { readRbacFile, readServiceTokens } from './authz/rbac-file.ts';
 import { RoleBook } from './authz/roles.ts';
+import { ServiceTokens } from './authz/services.ts';
 import type { Config } from './config/schema.ts';
 import { AccessRepo } from './db/access-repo.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
@@ -53,6 +54,10 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const authenticators = buildAuthenticators(config.auth, { local: users, publicUrl: config.publicUrl });
   const sealer = buildSealer(config.auth);
   const roles = new RoleBook(readRbacFile(config.rbac.file));
+  const serviceTokens = new ServiceTokens(
+    roles,
+    readServiceTokens(roles.services(), config.secrets.enforceFileModes),
+  );
   await migrateToLatest(db);
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
@@ -120,6 +125,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     users,
     groups: new GroupsRepo(db),
     roles,
+    serviceTokens,
     sessions,
     tokens,
     servers,

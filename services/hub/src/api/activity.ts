@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { checkUserName } from './validate.ts';
 
@@ -39,7 +39,7 @@ export const activityRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/users/:name/activity',
     { schema: { body: bodySchema } },
     async (req: FastifyRequest<{ Params: { name: string }; Body: Body | undefined }>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'users:activity', { user: name });
       const user = await ctx.users.byName(name);

@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import type { Identity } from '../auth/identity.ts';
 import { collectionFilter } from '../authz/collection-filter.ts';
 import { hasScope } from '../authz/scopes.ts';
+import { actorName, type Caller } from '../authz/services.ts';
 import { GROUP_NAME_RE } from '../db/groups-repo.ts';
 import type { GroupRow, UserRow } from '../db/schema.ts';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 
@@ -50,7 +50,7 @@ export function checkGroupName(name: unknown): string {
 
 /** A group as JupyterHub shapes it, cut to what the caller may read (its `access_map`). */
 export function groupModel(
-  id: Identity,
+  id: Caller,
   g: GroupRow,
   users: readonly string[],
   roles: readonly string[],
@@ -69,7 +69,7 @@ export function groupModel(
 export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
   const rolesOf = (group: string): string[] => ctx.roles?.forGroup(group) ?? [];
 
-  async function model(id: Identity, g: GroupRow) {
+  async function model(id: Caller, g: GroupRow) {
     const members = (await ctx.groups.members([g.id])).get(g.id) ?? [];
     return groupModel(id, g, members, rolesOf(g.name));
   }
@@ -92,7 +92,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
   }
 
   app.get('/hub/api/groups', async (req, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const filter = collectionFilter(id.scopes, 'list:groups');
     // Only `!group=` filters make sense on groups; a `!user=` filter does not widen to all groups.
     if (!filter || (!filter.all && filter.groups.length === 0)) {
@@ -115,7 +115,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/groups',
     { schema: { body: createManySchema } },
     async (req: FastifyRequest<{ Body: { groups: string[]; users?: string[] } }>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const names = [...new Set(req.body.groups.map(checkGroupName))];
       for (const n of names) requireScope(id, 'admin:groups', { group: n });
       const members = await usersNamed(req.body.users ?? []);
@@ -128,7 +128,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
       );
       if (created.length < names.length)
         throw new HubError('CONFLICT', 'a group was created at the same time');
-      ctx.log.info({ by: id.user.name, groups: names, users: members.length }, 'groups created');
+      ctx.log.info({ by: actorName(id), groups: names, users: members.length }, 'groups created');
       const out = [];
       for (const g of created) out.push(await model(id, g));
       return reply.code(201).send(out);
@@ -136,7 +136,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
   );
 
   app.get('/hub/api/groups/:name', async (req: NameReq) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkGroupName(req.params.name);
     if (
       !['read:groups', 'read:groups:name', 'read:roles:groups'].some((s) =>
@@ -157,7 +157,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
       },
     },
     async (req: NameReq<{ name?: string; users?: string[] } | undefined>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkGroupName(req.params.name);
       requireScope(id, 'admin:groups', { group: name });
       const body = req.body ?? {};
@@ -170,17 +170,17 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
         members.map((u) => u.id),
       );
       if (!g) throw new HubError('CONFLICT', `group ${name} already exists`);
-      ctx.log.info({ by: id.user.name, group: name, users: members.length }, 'group created');
+      ctx.log.info({ by: actorName(id), group: name, users: members.length }, 'group created');
       return reply.code(201).send(await model(id, g));
     },
   );
 
   app.delete('/hub/api/groups/:name', async (req: NameReq, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkGroupName(req.params.name);
     requireScope(id, 'delete:groups', { group: name });
     if (!(await ctx.groups.delete(name))) throw new HubError('NOT_FOUND', `no such group: ${name}`);
-    ctx.log.info({ by: id.user.name, group: name }, 'group deleted');
+    ctx.log.info({ by: actorName(id), group: name }, 'group deleted');
     return reply.code(204).send();
   });
 
@@ -189,7 +189,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
       '/hub/api/groups/:name/users',
       { schema: { body: membersSchema } },
       async (req: NameReq<{ users: string[] }>) => {
-        const id = await apiIdentity(ctx, req, xsrf);
+        const id = await apiCaller(ctx, req, xsrf);
         const name = checkGroupName(req.params.name);
         requireScope(id, 'groups', { group: name });
         const g = await existing(name);
@@ -198,7 +198,7 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
         else await ctx.groups.removeMembers(g.id, ids);
         ctx.log.info(
           {
-            by: id.user.name,
+            by: actorName(id),
             group: name,
             users: req.body.users,
             change: method === 'post' ? 'add' : 'remove',
@@ -214,12 +214,12 @@ export const groupsRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/groups/:name/properties',
     { schema: { body: propertiesSchema }, bodyLimit: 64 * 1024 },
     async (req: NameReq<Record<string, unknown>>) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkGroupName(req.params.name);
       requireScope(id, 'groups', { group: name });
       const g = await existing(name);
       await ctx.groups.setProperties(g.id, req.body);
-      ctx.log.info({ by: id.user.name, group: name }, 'group properties set');
+      ctx.log.info({ by: actorName(id), group: name }, 'group properties set');
       return model(id, { ...g, properties: req.body });
     },
   );

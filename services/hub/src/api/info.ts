@@ -1,4 +1,4 @@
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 
 const BERTH_VERSION = '0.1.0';
@@ -9,7 +9,7 @@ const BERTH_VERSION = '0.1.0';
  */
 export const infoRoutes: RouteModule = (app, { ctx, xsrf }) => {
   app.get('/hub/api/info', async (req) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     requireScope(id, 'read:hub');
     return {
       version: ctx.jupyterhubVersion,

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { checkServerName, checkUserName } from './validate.ts';
 
@@ -18,7 +18,7 @@ export const progressRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (req.headers.authorization === undefined && typeof req.query._xsrf === 'string') {
       req.headers['x-xsrftoken'] = req.query._xsrf;
     }
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     const serverName = req.params.server === undefined ? '' : checkServerName(req.params.server);
     requireScope(id, 'read:servers', { user: name, server: `${name}/${serverName}` });

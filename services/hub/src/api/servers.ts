@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { serverModel } from './models.ts';
 import { checkServerName, checkUserName } from './validate.ts';
@@ -9,7 +9,7 @@ type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unk
 
 export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function target(req: Req, scope: string) {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     const serverName = req.params.server === undefined ? '' : checkServerName(req.params.server);
     requireScope(id, scope, { user: name, server: `${name}/${serverName}` });

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { TokenRow, UserRow } from '../db/schema.ts';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { checkUserName } from './validate.ts';
 
@@ -37,7 +37,7 @@ function tokenId(raw: string | undefined): number {
 /** `GET /users/:name/tokens`, `GET` and `DELETE /users/:name/tokens/:id`. Minting lives in tokens.ts. */
 export const tokensReadRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function owner(req: Req, scope: string): Promise<UserRow> {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     requireScope(id, scope, { user: name });
     const user = await ctx.users.byName(name);

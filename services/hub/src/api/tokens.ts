@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RoleBook } from '../authz/roles.ts';
 import { intersectWithOwner } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { checkUserName } from './validate.ts';
@@ -25,7 +25,7 @@ export const tokensRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/users/:name/tokens',
     { schema: { body: bodySchema } },
     async (req: FastifyRequest<{ Params: { name: string }; Body: Body | undefined }>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'tokens', { user: name });
       const user = await ctx.users.byName(name);

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
-import type { Identity } from '../auth/identity.ts';
 import { collectionFilter } from '../authz/collection-filter.ts';
 import { hasScope } from '../authz/scopes.ts';
+import { actorName, type Caller } from '../authz/services.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
@@ -40,8 +40,9 @@ const emptyBodyIsObject = async (req: { body: unknown }) => {
 type NameReq<B = undefined> = FastifyRequest<{ Params: { name: string }; Body: B }>;
 
 /** Only an admin, acting with unfiltered `admin:users`, may grant or take away admin. */
-function requireAdminGrant(id: Identity): void {
-  if (!id.user.admin) throw new HubError('FORBIDDEN', 'only an admin can grant or revoke admin');
+function requireAdminGrant(id: Caller): void {
+  if (id.via === 'service' || !id.user.admin)
+    throw new HubError('FORBIDDEN', 'only an admin can grant or revoke admin');
   requireScope(id, 'admin:users');
 }
 
@@ -62,7 +63,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
   }
 
   app.get('/hub/api/users', async (req, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const filter = collectionFilter(id.scopes, 'list:users');
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
@@ -85,7 +86,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/users',
     { schema: { body: createManySchema } },
     async (req: FastifyRequest<{ Body: { usernames: string[]; admin?: boolean } }>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const names = [...new Set(req.body.usernames.map(checkUserName))];
       for (const name of names) requireScope(id, 'admin:users', { user: name });
       const admin = req.body.admin ?? false;
@@ -96,7 +97,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
         if (row) created.push(row);
       }
       if (created.length === 0) throw new HubError('USER_EXISTS', `all ${names.length} users already exist`);
-      ctx.log.info({ by: id.user.name, users: created.map((u) => u.name), admin }, 'users created');
+      ctx.log.info({ by: actorName(id), users: created.map((u) => u.name), admin }, 'users created');
       return reply.code(201).send(created.map((u) => userModel(u, [], new Set())));
     },
   );
@@ -105,14 +106,14 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/users/:name',
     { schema: { body: createOneSchema }, preValidation: emptyBodyIsObject },
     async (req: NameReq<{ admin?: boolean } | undefined>, reply) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'admin:users', { user: name });
       const admin = req.body?.admin ?? false;
       if (admin) requireAdminGrant(id);
       const row = await ctx.users.create(name, { admin, passwordHash: null });
       if (!row) throw new HubError('USER_EXISTS', `user ${name} already exists`);
-      ctx.log.info({ by: id.user.name, user: name, admin }, 'user created');
+      ctx.log.info({ by: actorName(id), user: name, admin }, 'user created');
       return reply.code(201).send(userModel(row, [], new Set()));
     },
   );
@@ -121,7 +122,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     '/hub/api/users/:name',
     { schema: { body: patchSchema }, preValidation: emptyBodyIsObject },
     async (req: NameReq<{ admin?: boolean; name?: string } | undefined>) => {
-      const id = await apiIdentity(ctx, req, xsrf);
+      const id = await apiCaller(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'admin:users', { user: name });
       const body = req.body ?? {};
@@ -132,7 +133,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       if (body.admin !== undefined && body.admin !== user.admin) {
         requireAdminGrant(id);
         await ctx.users.update(user.id, { admin: body.admin });
-        ctx.log.info({ by: id.user.name, user: name, admin: body.admin }, 'admin flag changed');
+        ctx.log.info({ by: actorName(id), user: name, admin: body.admin }, 'admin flag changed');
         return model({ ...user, admin: body.admin });
       }
       return model(user);
@@ -140,15 +141,15 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
   );
 
   app.delete('/hub/api/users/:name', async (req: NameReq, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     requireScope(id, 'delete:users', { user: name });
     const user = await existing(name);
-    if (user.id === id.user.id) throw new HubError('BAD_REQUEST', 'you cannot delete yourself');
+    if (user.id === id.user?.id) throw new HubError('BAD_REQUEST', 'you cannot delete yourself');
     // Stop every server first (route, container, tokens); the home volume stays, as on any stop.
     for (const s of await ctx.servers.forUser(user.id)) await ctx.lifecycle.stop(user, s.name);
     await ctx.users.delete(user.id);
-    ctx.log.info({ by: id.user.name, user: name }, 'user deleted');
+    ctx.log.info({ by: actorName(id), user: name }, 'user deleted');
     return reply.code(204).send();
   });
 };

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
+import { serviceModel } from './services.ts';
 import { checkUserName } from './validate.ts';
 
 export const usersRoutes: RouteModule = (app, deps) => {
@@ -16,7 +17,21 @@ export const usersRoutes: RouteModule = (app, deps) => {
 
   /** The identity behind a token or session, with its expanded scopes. */
   app.get('/hub/api/user', async (req) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
+    if (id.via === 'service') {
+      // A service asking who it is gets its own model, as JupyterHub answers a service token.
+      const own = [
+        `read:services!service=${id.service.name}`,
+        `read:roles:services!service=${id.service.name}`,
+      ];
+      const all = { ...id, scopes: [...id.scopes, ...own] };
+      return {
+        ...serviceModel(all, id.service, id.roles),
+        scopes: id.scopes,
+        session_id: null,
+        token_id: null,
+      };
+    }
     return {
       ...(await model(id.user)),
       scopes: id.scopes,
@@ -26,7 +41,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
   });
 
   app.get('/hub/api/users/:name', async (req: FastifyRequest<{ Params: { name: string } }>) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     const name = checkUserName(req.params.name);
     requireScope(id, 'read:users', { user: name });
     const user = await ctx.users.byName(name);

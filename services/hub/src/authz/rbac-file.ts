@@ -15,7 +15,8 @@ export class RbacFileError extends Error {
 }
 
 export const SERVICE_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-const ROLE_NAME_RE = /^[a-z][a-z0-9_-]{1,254}$/;
+/** JupyterHub's role name rule (roles.py). */
+const ROLE_NAME_RE = /^[a-z][a-z0-9\-_~.]{1,253}[a-z0-9]$/;
 
 const scope = z.string().refine((s) => {
   const p = parseScope(s);
@@ -25,7 +26,10 @@ const scope = z.string().refine((s) => {
 const roleSchema = z.strictObject({
   name: z
     .string()
-    .regex(ROLE_NAME_RE, 'role names: 2-255 of a-z, 0-9, "_" and "-", starting with a letter')
+    .regex(
+      ROLE_NAME_RE,
+      'role names: 3-255 of a-z, 0-9, "-", "_", "~" and ".", starting with a letter, ending with a letter or digit',
+    )
     .refine((n) => !(n in ROLE_SCOPES), 'a default role (user, admin, server, token) cannot be redefined'),
   description: z.string().max(1000).optional(),
   scopes: z.array(scope).max(200),
@@ -113,4 +117,21 @@ export function readServiceToken(service: ServiceDef, enforceFileModes: boolean)
   if (token.length < 32)
     throw new RbacFileError(`service ${service.name}: the token in ${path} is shorter than 32 characters`);
   return token;
+}
+
+/** Every service's token, by service name (services without a token file can only be listed). */
+export function readServiceTokens(
+  services: readonly ServiceDef[],
+  enforceFileModes: boolean,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const s of services) {
+    const t = readServiceToken(s, enforceFileModes);
+    if (t === undefined) continue;
+    if (seen.has(t)) throw new RbacFileError(`service ${s.name}: its token is another service's too`);
+    seen.add(t);
+    out.set(s.name, t);
+  }
+  return out;
 }

@@ -79,16 +79,16 @@ export interface Owner {
 
 export interface ParsedScope {
   readonly name: string;
-  readonly filter?: { readonly kind: 'user' | 'server' | 'group'; readonly value: string };
+  readonly filter?: { readonly kind: 'user' | 'server' | 'group' | 'service'; readonly value: string };
 }
 
 export function parseScope(scope: string): ParsedScope | undefined {
   const bang = scope.indexOf('!');
   if (bang < 0) return /^[a-z:_-]+$/.test(scope) ? { name: scope } : undefined;
   const name = scope.slice(0, bang);
-  const m = /^(user|server|group)=(.+)$/.exec(scope.slice(bang + 1));
+  const m = /^(user|server|group|service)=(.+)$/.exec(scope.slice(bang + 1));
   if (!m || !/^[a-z:_-]+$/.test(name)) return undefined;
-  return { name, filter: { kind: m[1] as 'user' | 'server' | 'group', value: m[2] as string } };
+  return { name, filter: { kind: m[1] as 'user' | 'server' | 'group' | 'service', value: m[2] as string } };
 }
 
 function implied(name: string, out: Set<string>): void {
@@ -142,6 +142,7 @@ export interface Target {
   readonly user?: string;
   readonly server?: string; // "<user>/<server>"
   readonly group?: string;
+  readonly service?: string;
 }
 
 /** Does one held (expanded) scope grant `needed` on `target`? */
@@ -151,6 +152,7 @@ function grants(held: ParsedScope, needed: string, target: Target): boolean {
   const { kind, value } = held.filter;
   if (kind === 'user') return target.user === value;
   if (kind === 'server') return target.server === value;
+  if (kind === 'service') return target.service === value;
   // A group filter grants on the group itself; on its members through expandGroupFilters (group-filters.ts).
   return target.group === value;
 }
@@ -174,6 +176,7 @@ export function covers(held: readonly string[], scope: string): boolean {
   if (q.filter.kind === 'server') {
     return hasScope(held, q.name, { server: q.filter.value, user: q.filter.value.split('/')[0] as string });
   }
+  if (q.filter.kind === 'service') return hasScope(held, q.name, { service: q.filter.value });
   return hasScope(held, q.name, { group: q.filter.value });
 }
 

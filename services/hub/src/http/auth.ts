@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
 import { expandGroupFilters } from '../authz/group-filters.ts';
 import { hasScope, type Target } from '../authz/scopes.ts';
+import type { Caller } from '../authz/services.ts';
 import { HubError } from '../errors.ts';
 import { tokenFromAuthorization } from '../sessions/tokens.ts';
 import type { HubContext } from './context.ts';
@@ -39,6 +40,18 @@ export async function apiIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xs
   return scopes.length === id.scopes.length ? id : { ...id, scopes };
 }
 
+/**
+ * Like apiIdentity, but a service's token (BERTH_RBAC_FILE) is accepted too: for the endpoints JupyterHub
+ * lets services use (users, servers, groups, services, proxy, info).
+ */
+export async function apiCaller(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Caller> {
+  refuseTokenInUrl(req);
+  const service = req.headers.authorization !== undefined ? ctx.serviceTokens.identify(req) : undefined;
+  if (!service) return apiIdentity(ctx, req, xsrf);
+  const scopes = await expandGroupFilters(service.scopes, (g) => ctx.groups.membersByName(g));
+  return { ...service, scopes };
+}
+
 async function callerIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Identity> {
   refuseTokenInUrl(req);
   const header = req.headers.authorization;
@@ -56,7 +69,11 @@ async function callerIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf):
   return id;
 }
 
-export function requireScope(id: Identity, scope: string, target: Target = {}): void {
+export function requireScope(
+  id: { readonly scopes: readonly string[] },
+  scope: string,
+  target: Target = {},
+): void {
   if (!hasScope(id.scopes, scope, target)) {
     throw new HubError('FORBIDDEN', `action requires the scope ${scope}`);
   }

@@ -5,6 +5,7 @@ import type { UsageReport } from '../audit/usage.ts';
 import type { IdentityResolver } from '../auth/identity.ts';
 import type { LoginPipeline } from '../auth/login-pipeline.ts';
 import type { RoleBook } from '../authz/roles.ts';
+import type { ServiceTokens } from '../authz/services.ts';
 import type { Config } from '../config/schema.ts';
 import type { OAuthRepo } from '../db/oauth-repo.ts';
 import type { GroupsRepo } from '../db/groups-repo.ts';
@@ -25,6 +26,7 @@ export interface HubContext {
   readonly groups: GroupsRepo;
   /** Custom roles and services from BERTH_RBAC_FILE. */
   readonly roles: RoleBook;
+  readonly serviceTokens: ServiceTokens;
   readonly sessions: SessionsRepo;
   readonly tokens: TokensRepo;
   readonly servers: ServersRepo;

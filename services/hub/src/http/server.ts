@@ -10,6 +10,7 @@ import { infoRoutes } from '../api/info.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
+import { servicesRoutes } from '../api/services.ts';
 import { tokensRoutes } from '../api/tokens.ts';
 import { tokensReadRoutes } from '../api/tokens-read.ts';
 import { usersRoutes } from '../api/users.ts';
@@ -114,6 +115,7 @@ export async function buildServer(
     tokensReadRoutes,
     infoRoutes,
     groupsRoutes,
+    servicesRoutes,
     oauthRoutes,
     oidcRoutes,
     uiRoutes,
