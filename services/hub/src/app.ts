@@ -14,6 +14,7 @@ import { AccessRepo } from './db/access-repo.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
 import { GroupsRepo } from './db/groups-repo.ts';
 import { OAuthRepo } from './db/oauth-repo.ts';
+import { ProfilesRepo } from './db/profiles-repo.ts';
 import { ServersRepo } from './db/servers-repo.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { TokensRepo } from './db/tokens-repo.ts';
@@ -22,6 +23,8 @@ import type { HubContext } from './http/context.ts';
 import { buildServer } from './http/server.ts';
 import { loggerOptions } from './log.ts';
 import { OAuthProvider } from './oauth/provider.ts';
+import { bootProfiles, readSeeds } from './profiles/boot.ts';
+import type { ImageInspector } from './profiles/images.ts';
 import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
 import { buildCuller } from './servers/cull-wiring.ts';
 import { ServerManager } from './servers/manager.ts';
@@ -35,6 +38,8 @@ export interface HubParts {
   readonly log?: Logger;
   /** How long a start request waits before answering "pending". */
   readonly slowSpawnMs?: number;
+  /** Image checks for profiles (presence, probe); without it they are skipped (tests with fake spawners). */
+  readonly images?: ImageInspector;
   /** Internal TLS (main.ts loads it when BERTH_INTERNAL_TLS=1): listener, client identities, server certs. */
   readonly tls?: InternalTls;
 }
@@ -58,6 +63,8 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     roles,
     readServiceTokens(roles.services(), config.secrets.enforceFileModes),
   );
+  // A bad profiles file, or an image that cannot be pinned, stops the hub before the database is touched.
+  const seeds = await readSeeds(config, parts.images);
   await migrateToLatest(db);
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
@@ -84,12 +91,21 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
       authToken: config.proxy.authToken,
       ...(parts.tls ? { dispatcher: parts.tls.toProxyApi } : {}),
     });
+  const { profiles, gpus } = await bootProfiles({
+    config,
+    seeds,
+    repo: new ProfilesRepo(db),
+    images: parts.images,
+    log: log.child({ component: 'profiles' }),
+  });
   const lifecycle = new ServerManager({
     servers,
     tokens,
     oauth: oauthRepo,
     spawner: parts.spawner,
     routes,
+    profiles,
+    gpus,
     log: log.child({ component: 'lifecycle' }),
     ...(parts.tls ? { waitReady: parts.tls.waitReady } : {}),
     config: {
@@ -133,6 +149,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     identity: new IdentityResolver({ users, tokens, sessions, roles }),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
+    profiles,
     culler,
     login,
     cookieSecret: parts.cookieSecret,

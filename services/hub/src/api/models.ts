@@ -18,7 +18,10 @@ export function serverModel(user: UserRow, row: ServerRow, pending: boolean, cul
     started: iso(row.started),
     last_activity: iso(row.last_activity ?? row.started),
     state: null,
-    user_options: {},
+    // JupyterHub keeps the spawn's user_options on the server; Berth's only option is the profile.
+    user_options: row.profile_name ? { profile: row.profile_name } : {},
+    /** Berth extension: the exact profile version the server runs. */
+    profile: row.profile_name ? { name: row.profile_name, version: row.profile_version } : null,
     /** Berth: set while idle culling will stop this server unless it is used (docs/configuration.md). */
     cull_warning: cull
       ? { reason: cull.reason, cull_at: iso(cull.cullAt), idle_since: iso(cull.idleSince) }

@@ -3,6 +3,7 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { serverModel } from './models.ts';
+import { spawnChoice } from './spawn-options.ts';
 import { checkServerName, checkUserName } from './validate.ts';
 
 type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
@@ -21,11 +22,8 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function start(req: Req, reply: FastifyReply) {
     // Who asks comes first: a caller without the scope learns nothing about what the body may hold.
     const { user, serverName } = await target(req, 'start:servers');
-    const body = req.body;
-    // Users choose nothing about the container here: any option is refused, never ignored.
-    if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
-      throw new HubError('INVALID_BODY', 'server options are not accepted');
-    }
+    // Users choose a profile by name and nothing else: any other option is refused, never ignored.
+    const choice = spawnChoice(req.body);
     const existing = await ctx.servers.find(user.id, serverName);
     if (existing?.state === 'running') {
       throw new HubError(
@@ -33,11 +31,12 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
         `${user.name}'s server ${serverName ? `${serverName} ` : ''}is already running`,
       );
     }
-    const out = await ctx.lifecycle.start(user, serverName);
+    const out = await ctx.lifecycle.start(user, serverName, choice);
     if (out.status === 'ready') return reply.code(201).send(serverModel(user, out.server, false));
     if (out.status === 'pending') return reply.code(202).send();
     if (out.status === 'refused') {
       if (out.retryAfterSeconds !== undefined) reply.header('retry-after', String(out.retryAfterSeconds));
+      if (out.code === 'NO_GPU_AVAILABLE') throw new HubError('NO_GPU_AVAILABLE', out.message);
       throw new HubError(out.code === 'USER_SERVER_LIMIT' ? 'BAD_REQUEST' : 'TOO_MANY_REQUESTS', out.message);
     }
     throw new HubError('SPAWN_FAILED', `spawn failed (${out.code}): ${out.message}`);

@@ -15,6 +15,7 @@ import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { TokensRepo } from '../db/tokens-repo.ts';
 import type { UsersRepo } from '../db/users-repo.ts';
 import type { OAuthProvider } from '../oauth/provider.ts';
+import type { ProfileService } from '../profiles/service.ts';
 import type { IdleCuller } from '../servers/culler.ts';
 import type { ServerManager } from '../servers/manager.ts';
 
@@ -34,6 +35,8 @@ export interface HubContext {
   readonly identity: IdentityResolver;
   readonly oauth: OAuthProvider;
   readonly lifecycle: ServerManager;
+  /** Image profiles: what users may start, what admins edit (docs/profiles.md). */
+  readonly profiles: ProfileService;
   /** Idle culling: warnings and notices shown to users (servers/culler.ts). */
   readonly culler: IdleCuller;
   /** The closed login pipeline around the enabled authenticators. */

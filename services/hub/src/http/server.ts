@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
 import { groupsRoutes } from '../api/groups.ts';
 import { infoRoutes } from '../api/info.ts';
+import { profilesRoutes } from '../api/profiles.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
 import { serversRoutes } from '../api/servers.ts';
@@ -108,6 +109,7 @@ export async function buildServer(
     rootRoutes,
     usersRoutes,
     serversRoutes,
+    profilesRoutes,
     progressRoutes,
     tokensRoutes,
     activityRoutes,

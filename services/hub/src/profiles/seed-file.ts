@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../config/load.ts';
 import type { ImageInspector } from './images.ts';
 import { describeIssues, type ProfileInput, parseImagePin, profileInputSchema } from './spec.ts';
 
-export class ProfilesFileError extends Error {
-  override readonly name = 'ProfilesFileError';
-}
+/** A bad profiles file stops the hub at start, naming the file and the field (a ConfigError). */
+export class ProfilesFileError extends ConfigError {}
 
 const fileSchema = z
   .strictObject({

@@ -34,11 +34,11 @@ export interface ProfileUser {
 export interface ProfileServiceDeps {
   readonly repo: ProfilesRepo;
   readonly defaults: ProfileDefaults;
-  /** The profile used when a spawn names none. */
-  readonly defaultName: () => string | undefined;
   readonly images?: ImageInspector;
   /** GPUs in the inventory: a profile may not ask for more. */
   readonly gpuInventorySize: number;
+  /** GPUs free right now (for the spawn form). */
+  readonly gpusFree?: () => number;
   readonly log: Logger;
 }
 
@@ -55,11 +55,12 @@ export class ProfileService {
     this.#d = deps;
   }
 
+  /** The profile used when a spawn names none (the file's `default`). */
   get defaultName(): string | undefined {
-    return this.#defaultName ?? this.#d.defaultName();
+    return this.#defaultName;
   }
 
-  /** Set by seeding: the file's `default`. */
+  /** Set by seeding. */
   setDefaultName(name: string | undefined): void {
     this.#defaultName = name;
   }
@@ -78,6 +79,10 @@ export class ProfileService {
     const h = await this.#d.repo.history(name);
     if (h.length === 0) throw new HubError('PROFILE_NOT_FOUND', `no such profile: ${name}`);
     return h;
+  }
+
+  gpusFree(): number {
+    return this.#d.gpusFree?.() ?? 0;
   }
 
   probes(images: readonly string[]): Promise<Map<string, ImageProbe>> {

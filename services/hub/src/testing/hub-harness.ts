@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createHub, type Hub } from '../app.ts';
 import { hashPassword } from '../auth/password.ts';
 import { loadConfig } from '../config/load.ts';
+import type { ImageInspector } from '../profiles/images.ts';
 import type { Spawner } from '../spawner/spawner.ts';
 import { ListeningSpawner } from './listening-spawner.ts';
 import { MemoryRouteTable } from './memory-route-table.ts';
@@ -17,9 +18,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The image of the harness's `default` profile: a pin no engine holds, as fake spawners need none. */
+export const HARNESS_IMAGE = `sha256:${'0'.repeat(63)}1`;
+
 /** A real hub on a real Postgres, with a spawner and route table that need no Docker. */
 export async function startHarness(
-  opts: { spawner?: Spawner; env?: Record<string, string>; slowSpawnMs?: number } = {},
+  opts: {
+    spawner?: Spawner;
+    env?: Record<string, string>;
+    slowSpawnMs?: number;
+    /** Image checks for profiles; without them, profiles are not checked against an engine. */
+    images?: ImageInspector;
+  } = {},
 ): Promise<Harness> {
   const pg: StartedPostgreSqlContainer = await startPostgres();
   const config = loadConfig({
@@ -30,6 +40,8 @@ export async function startHarness(
     BERTH_HUB_PORT: '0',
     BERTH_START_TIMEOUT_SECONDS: '10',
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
+    // The default profile's image must be pinned, and there is no engine to pin a tag (fake spawners ignore it).
+    BERTH_SINGLEUSER_IMAGE: HARNESS_IMAGE,
     ...opts.env,
   });
   const routes = new MemoryRouteTable();
@@ -40,6 +52,7 @@ export async function startHarness(
     cookieSecret: 'a'.repeat(64),
     log: pino({ level: config.logLevel }),
     slowSpawnMs: opts.slowSpawnMs ?? 5_000,
+    ...(opts.images ? { images: opts.images } : {}),
   });
   const base = await hub.app.listen({ host: '127.0.0.1', port: 0 });
   return {
