@@ -5,6 +5,7 @@ import { ChpRouteTable } from './proxy/client.ts';
 import { RouteSync } from './proxy/sync.ts';
 import { readSecretFile, SecretFileError } from './secrets.ts';
 import { composePeers } from './spawner/docker/compose-peers.ts';
+import { DockerImages } from './spawner/docker/docker-images.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
 import { PkiError } from './tls/pki.ts';
 import { type InternalTls, loadInternalTls } from './tls/runtime.ts';
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
     // Profiles with `egress` also join the egress network, whose range the firewall service filters.
     egress: { subnetPool: config.spawner.egressSubnetPool },
   });
-  const hub = await createHub(config, { spawner, cookieSecret, ...(tls ? { tls } : {}) });
+  // Profiles: tags in BERTH_SINGLEUSER_IMAGE are pinned at start, new images probed (docs/profiles.md).
+  const images = new DockerImages({ docker, deploymentId: config.spawner.deploymentId });
+  const hub = await createHub(config, { spawner, cookieSecret, images, ...(tls ? { tls } : {}) });
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
   const sweep = () =>
     hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));
