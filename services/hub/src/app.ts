@@ -28,6 +28,7 @@ import type { ImageInspector } from './profiles/images.ts';
 import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
 import { buildCuller } from './servers/cull-wiring.ts';
 import { ServerManager } from './servers/manager.ts';
+import { VolumeLifecycle } from './servers/volumes.ts';
 import type { Spawner } from './spawner/spawner.ts';
 import type { InternalTls } from './tls/runtime.ts';
 
@@ -151,6 +152,11 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     lifecycle,
     profiles,
     culler,
+    volumes: new VolumeLifecycle({
+      spawner: parts.spawner,
+      policy: config.volumes.onUserDelete,
+      log: log.child({ component: 'volumes' }),
+    }),
     login,
     cookieSecret: parts.cookieSecret,
     log,

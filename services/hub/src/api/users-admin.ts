@@ -9,6 +9,7 @@ import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 import { checkUserName } from './validate.ts';
+import { volumePolicyOverride } from './volume-query.ts';
 
 const createOneSchema = {
   type: 'object',
@@ -146,8 +147,20 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     requireScope(id, 'delete:users', { user: name });
     const user = await existing(name);
     if (user.id === id.user?.id) throw new HubError('BAD_REQUEST', 'you cannot delete yourself');
-    // Stop every server first (route, container, tokens); the home volume stays, as on any stop.
+    // Choosing other than the configured volume policy is for admins only (unfiltered admin:users).
+    const override = volumePolicyOverride(req.query);
+    if (override !== undefined) requireScope(id, 'admin:users');
+    // Stop every server first (route, container, tokens).
     for (const s of await ctx.servers.forUser(user.id)) await ctx.lifecycle.stop(user, s.name);
+    // Then the home volumes: archived, deleted or kept. If that fails the user stays, so nothing is lost and
+    // the admin can try again.
+    await ctx.volumes.onUserDeleted(name, override).catch((err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new HubError(
+        'UNAVAILABLE',
+        `${name} was not deleted: the home volumes could not be handled (${why})`,
+      );
+    });
     await ctx.users.delete(user.id);
     ctx.log.info({ by: actorName(id), user: name }, 'user deleted');
     return reply.code(204).send();

@@ -18,6 +18,7 @@ import type { OAuthProvider } from '../oauth/provider.ts';
 import type { ProfileService } from '../profiles/service.ts';
 import type { IdleCuller } from '../servers/culler.ts';
 import type { ServerManager } from '../servers/manager.ts';
+import type { VolumeLifecycle } from '../servers/volumes.ts';
 
 /** What the HTTP layer may use. Built once by the composition root. */
 export interface HubContext {
@@ -39,6 +40,8 @@ export interface HubContext {
   readonly profiles: ProfileService;
   /** Idle culling: warnings and notices shown to users (servers/culler.ts). */
   readonly culler: IdleCuller;
+  /** What happens to a deleted user's home volumes (servers/volumes.ts). */
+  readonly volumes: VolumeLifecycle;
   /** The closed login pipeline around the enabled authenticators. */
   readonly login: LoginPipeline;
   readonly cookieSecret: string;

@@ -19,6 +19,8 @@ export function buildCuller(deps: {
   probe?: ServerProbe;
   /** How the probe reaches servers; internal TLS passes a fetch with the hub's client certificate. */
   serverFetch?: typeof fetch;
+  /** The culler's clock (tests look at a server "two hours later"). */
+  now?: () => Date;
 }): IdleCuller {
   const http = new HttpServerProbe({
     tokens: deps.tokens,
@@ -30,6 +32,7 @@ export function buildCuller(deps: {
     probe,
     config: { ...deps.config.culling },
     log: deps.log,
+    ...(deps.now ? { now: deps.now } : {}),
     async candidates(): Promise<CullCandidate[]> {
       const rows = (await deps.servers.all()).filter((r) => r.state === 'running');
       const users = new Map<number, CullCandidate['user']>();
