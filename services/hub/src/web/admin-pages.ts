@@ -237,3 +237,75 @@ export function adminIndexPage(viewer: Viewer, xsrf: string, sections: readonly 
     html`<section class="card"><h1>Admin</h1><ul>${sections.map((s) => html`<li><a href="${s.href}">${s.label}</a></li>`)}</ul></section>`,
   );
 }
+
+export interface AdminGroupRow {
+  readonly name: string;
+  readonly members: readonly string[];
+}
+
+function groupRow(xsrf: string, g: AdminGroupRow, canManage: boolean): Html {
+  const x = xsrfField(xsrf);
+  const base = `/hub/api/groups/${encodeURIComponent(g.name)}`;
+  return html`<tr data-group="${g.name}">
+  <th scope="row">${g.name}</th>
+  <td><ul class="members">${
+    g.members.length
+      ? g.members.map(
+          (m) =>
+            html`<li>${m}${
+              canManage
+                ? html` <form data-api="${base}/users" data-method="DELETE" class="inline">${x}<input type="hidden" name="users" value="${m}" data-type="list"><button type="submit" class="link" aria-label="Remove ${m} from ${g.name}">remove</button></form>`
+                : ''
+            }</li>`,
+        )
+      : html`<li class="muted">no members</li>`
+  }</ul></td>
+  <td class="row-actions">${
+    canManage
+      ? html`<form data-api="${base}/users" data-method="POST" class="inline-field add-member">${x}<label class="sr-only" for="add-${g.name}">Add a member to ${g.name}</label><input id="add-${g.name}" name="users" data-type="list" placeholder="user name" required maxlength="64" autocapitalize="none"><button type="submit" class="secondary">Add</button><span class="form-error" hidden tabindex="-1"></span></form>
+    <form data-api="${base}" data-method="DELETE" data-body="none" class="inline">${x}<button type="submit" class="danger">Delete group<span class="sr-only"> ${g.name}</span></button></form>`
+      : ''
+  }</td>
+</tr>`;
+}
+
+export function groupsAdminPage(
+  viewer: Viewer,
+  xsrf: string,
+  sections: readonly AdminSection[],
+  d: { groups: readonly AdminGroupRow[]; offset: number; limit: number; total: number; canManage: boolean },
+): string {
+  return adminLayout(
+    'Groups',
+    viewer,
+    xsrf,
+    sections,
+    '/hub/admin/groups',
+    html`<section class="card" aria-labelledby="groups-h">
+  <h1 id="groups-h">Groups</h1>
+  <div class="table-wrap"><table>
+    <thead><tr><th scope="col">Group</th><th scope="col">Members</th><th scope="col">Actions</th></tr></thead>
+    <tbody>${d.groups.length ? d.groups.map((g) => groupRow(xsrf, g, d.canManage)) : html`<tr><td colspan="3" class="muted">No groups yet.</td></tr>`}</tbody>
+  </table></div>
+  ${pager('/hub/admin/groups', '', d.offset, d.limit, d.total)}
+  <p class="help">Groups from LDAP or OIDC are set again at each login of their members.</p>
+</section>
+${
+  d.canManage
+    ? html`<section class="card" aria-labelledby="new-group-h">
+  <h2 id="new-group-h">New group</h2>
+  <form data-api="/hub/api/groups/" data-url-field="name" data-method="POST" class="stack">
+    ${xsrfField(xsrf)}
+    <label for="group-name">Name</label>
+    <input id="group-name" name="name" required maxlength="255" autocapitalize="none">
+    <label for="group-users">Members <span class="muted">(optional)</span></label>
+    <input id="group-users" name="users" data-type="list" autocapitalize="none" aria-describedby="group-users-help">
+    <p id="group-users-help" class="help">User names separated by spaces or commas.</p>
+    <p class="form-error error" hidden tabindex="-1"></p>
+    <button type="submit">Create group</button>
+  </form>
+</section>`
+    : ''
+}`,
+  );
+}

@@ -11,6 +11,7 @@ import {
   type AdminServerRow,
   adminIndexPage,
   announcementPage,
+  groupsAdminPage,
   serversAdminPage,
   usersAdminPage,
 } from './admin-pages.ts';
@@ -139,6 +140,23 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
         limit: PAGE,
         total,
         q,
+      }),
+    );
+  });
+
+  app.get('/hub/admin/groups', async (req: FastifyRequest<{ Querystring: ListQuery }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/groups');
+    if (!e) return reply;
+    const { offset } = listQuery(req);
+    const { rows, total } = await ctx.groups.page('all', offset, PAGE);
+    const members = await ctx.groups.members(rows.map((g) => g.id));
+    return reply.type('text/html').send(
+      groupsAdminPage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
+        groups: rows.map((g) => ({ name: g.name, members: members.get(g.id) ?? [] })),
+        offset,
+        limit: PAGE,
+        total,
+        canManage: hasScope(e.id.scopes, 'admin:groups'),
       }),
     );
   });

@@ -37,7 +37,13 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
 
   it('keeps a plain user out of every admin page', async () => {
     const c = await as('alice');
-    for (const p of ['/hub/admin', '/hub/admin/users', '/hub/admin/servers', '/hub/admin/announcement']) {
+    for (const p of [
+      '/hub/admin',
+      '/hub/admin/users',
+      '/hub/admin/servers',
+      '/hub/admin/groups',
+      '/hub/admin/announcement',
+    ]) {
       const res = await c.get(p);
       assert.equal(res.status, 403, p);
       assert.doesNotMatch(res.body, /user-00/);
@@ -106,6 +112,27 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     const stopped = await apiCall(c, page, 'DELETE', '/hub/api/users/alice/server');
     assert.equal(stopped.status, 204);
     assert.match((await c.get('/hub/admin/servers?q=alice')).body, /state-stopped/);
+  });
+
+  it('creates a group, adds and removes members, and deletes it through the calls the page makes', async () => {
+    const c = await as('root');
+    const page = (await c.get('/hub/admin/groups')).body;
+    assert.match(page, /data-api="\/hub\/api\/groups\/" data-url-field="name" data-method="POST"/);
+    const made = await apiCall(c, page, 'POST', '/hub/api/groups/physics', { users: ['alice'] });
+    assert.equal(made.status, 201, made.body);
+    const added = await apiCall(c, page, 'POST', '/hub/api/groups/physics/users', { users: ['user-00'] });
+    assert.equal(added.status, 200, added.body);
+    let listed = (await c.get('/hub/admin/groups')).body;
+    const row = /<tr data-group="physics">[\s\S]*?<\/tr>/.exec(listed)?.[0] ?? '';
+    assert.match(row, /<li>alice /);
+    assert.match(row, /<li>user-00 /);
+    assert.match(row, /aria-label="Remove alice from physics"/);
+    const removed = await apiCall(c, page, 'DELETE', '/hub/api/groups/physics/users', { users: ['alice'] });
+    assert.equal(removed.status, 200, removed.body);
+    listed = (await c.get('/hub/admin/groups')).body;
+    assert.doesNotMatch(/<tr data-group="physics">[\s\S]*?<\/tr>/.exec(listed)?.[0] ?? '', /<li>alice /);
+    assert.equal((await apiCall(c, page, 'DELETE', '/hub/api/groups/physics')).status, 204);
+    assert.doesNotMatch((await c.get('/hub/admin/groups')).body, /data-group="physics"/);
   });
 
   it('sets an announcement shown on login and home, escaped; only admins may set it', async () => {

@@ -457,6 +457,23 @@ code {
   color: #b3261e;
   font-weight: 600;
 }
+ul.members {
+  list-style: none;
+  margin: 0;
+  padding: 0;
+}
+ul.members li {
+  display: inline-block;
+  margin: 0 0.75rem 0.25rem 0;
+}
+.add-member input {
+  max-width: 10rem;
+  padding: 0.35rem 0.5rem;
+}
+.add-member {
+  display: inline-flex;
+  margin-right: 0.5rem;
+}
 .progress-log {
   font-size: 0.9rem;
   color: var(--muted);
