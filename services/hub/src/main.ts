@@ -53,7 +53,11 @@ async function main(): Promise<void> {
     egress: { subnetPool: config.spawner.egressSubnetPool },
   });
   // Profiles: tags in BERTH_SINGLEUSER_IMAGE are pinned at start, new images probed (docs/profiles.md).
-  const images = new DockerImages({ docker, deploymentId: config.spawner.deploymentId });
+  const images = new DockerImages({
+    docker,
+    deploymentId: config.spawner.deploymentId,
+    prefix: config.spawner.prefix,
+  });
   const hub = await createHub(config, { spawner, cookieSecret, images, ...(tls ? { tls } : {}) });
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
   const sweep = () =>

@@ -3,6 +3,8 @@
  * the jupyterhub version it carries. The probe container is as boxed in as a user's server, and more: no
  * network at all, no volumes, a read-only root, small limits, and it is removed afterwards.
  */
+
+import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import {
   type ImageInfo,
@@ -13,16 +15,17 @@ import {
 import type { DockerClient, DockerContainer } from './client.ts';
 import { demuxLogs, lastLines } from './demux.ts';
 import { errorMessage, isNotFound, statusCodeOf } from './errors.ts';
-import { LABEL_DEPLOYMENT, LABEL_MANAGED } from './labels.ts';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_PROBE, LABEL_SERVER, LABEL_USER } from './labels.ts';
 import { checkPin } from './pin.ts';
 import { isValidImageRef } from './refs.ts';
 
-/** Marks probe containers, so they are never taken for a user's server. */
-export const LABEL_PROBE = 'org.berth.probe';
+export { LABEL_PROBE } from './labels.ts';
 
 export interface DockerImagesOptions {
   readonly docker: DockerClient;
   readonly deploymentId: string;
+  /** Prefix of container names, as the spawner's. Default 'berth'. */
+  readonly prefix?: string;
   /** Numeric 'uid:gid' the probe runs as. Default '1000:100'. */
   readonly user?: string;
   /** How long the probe may run. Default 60 s. */
@@ -37,6 +40,7 @@ export class DockerImages implements ImageInspector {
   constructor(o: DockerImagesOptions) {
     this.#o = {
       user: '1000:100',
+      prefix: 'berth',
       probeTimeoutMs: 60_000,
       command: ['jupyterhub-singleuser', '--version'],
       ...o,
@@ -122,11 +126,20 @@ export class DockerImages implements ImageInspector {
   /** The probe container: hardened like a server, and offline. */
   createOptions(imageId: string): Dockerode.ContainerCreateOptions {
     return {
+      // Named and labelled like a server (the Docker API guard asks for both); the user label is empty, which
+      // no user name can be, and the probe label keeps it out of the spawner's list.
+      name: `${this.#o.prefix}-probe-${randomBytes(6).toString('hex')}`,
       Image: imageId,
       Cmd: [...this.#o.command],
       User: this.#o.user,
       Env: ['JUPYTERHUB_DISABLE_USER_CONFIG=1'],
-      Labels: { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: this.#o.deploymentId, [LABEL_PROBE]: 'true' },
+      Labels: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_DEPLOYMENT]: this.#o.deploymentId,
+        [LABEL_USER]: '',
+        [LABEL_SERVER]: '',
+        [LABEL_PROBE]: 'true',
+      },
       NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',

@@ -22,7 +22,15 @@ import { demuxLogs, lastLines } from './demux.ts';
 import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { disposeHomeVolumes } from './home-volumes.ts';
-import { deploymentFilter, isBerth, isOurs, LABEL_PORT, LABEL_SERVER, LABEL_USER } from './labels.ts';
+import {
+  deploymentFilter,
+  isBerth,
+  isOurs,
+  LABEL_PORT,
+  LABEL_PROBE,
+  LABEL_SERVER,
+  LABEL_USER,
+} from './labels.ts';
 import { type DockerSpawnerOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { checkPin } from './pin.ts';
 import { containerRef, networkRef } from './refs.ts';
@@ -211,6 +219,7 @@ export class DockerSpawner implements Spawner {
       const serverName = info.Labels[LABEL_SERVER];
       const name = info.Names[0]?.replace(/^\//, '');
       if (user === undefined || serverName === undefined || name === undefined) continue;
+      if (info.Labels[LABEL_PROBE] === 'true') continue;
       if (filter.user !== undefined && filter.user !== user) continue;
       if (filter.serverName !== undefined && filter.serverName !== serverName) continue;
       const port = info.Labels[LABEL_PORT];

@@ -6,6 +6,8 @@ export const LABEL_USER = 'org.berth.user';
 export const LABEL_SERVER = 'org.berth.server';
 /** The port the single-user server listens on, so a restarted hub can rebuild the server's URL. */
 export const LABEL_PORT = 'org.berth.port';
+/** Marks an image probe's container (profiles), so it is never taken for a user's server. */
+export const LABEL_PROBE = 'org.berth.probe';
 /** The profile version a server runs, `<name>@<version>`. */
 export const LABEL_PROFILE = 'org.berth.profile';
 

@@ -177,7 +177,7 @@ describe('data volumes', { skip }, () => {
 });
 
 describe('the image probe', { skip }, () => {
-  const images = new DockerImages({ docker, deploymentId: ns.deploymentId });
+  const images = new DockerImages({ docker, deploymentId: ns.deploymentId, prefix: ns.prefix });
   let labId: string;
 
   before(async () => {
@@ -209,6 +209,7 @@ describe('the image probe', { skip }, () => {
     assert.equal(out.status === 'compatible' && out.version, stdout.trim());
     assert.equal(out.imageId, labId);
     assert.equal(await probesLeft(), 0, 'the probe container is removed');
+    assert.deepEqual(await spawner().list(), [], 'probes are never taken for servers');
   });
 
   test('an image without jupyterhub-singleuser is incompatible', { timeout }, async () => {
@@ -235,6 +236,8 @@ describe('the image probe', { skip }, () => {
     assert.deepEqual(h.Binds, []);
     assert.deepEqual(h.Mounts, []);
     assert.equal(o.User, '1000:100');
+    assert.ok(o.name?.startsWith(`${ns.prefix}-probe-`), 'named like the deployment (the Docker API guard)');
+    assert.equal(o.Labels?.['org.berth.probe'], 'true');
     assert.ok((h.PidsLimit ?? 0) > 0 && (h.Memory ?? 0) > 0);
   });
 });
