@@ -1,0 +1,44 @@
+/**
+ * Fuzz the hub's REST API from docs/openapi.json with schemathesis (berth/pytools) against a real hub on a real
+ * Postgres (the test harness: nothing is spawned), as an admin with every scope. Full mode:
+ *
+ *   node test/fuzz/api-fuzz.ts                    # ≥ 10,000 generated requests (npm run fuzz:api)
+ *   node test/fuzz/api-fuzz.ts --max-examples 5   # a short run
+ *
+ * Prints the number of requests and every 5xx; exits 1 when there is one.
+ */
+import { parseArgs } from 'node:util';
+import { issueApiToken } from '../../services/hub/src/api/tokens.ts';
+import { startHarness } from '../../services/hub/src/testing/hub-harness.ts';
+import { fuzzApi } from '../support/schemathesis.ts';
+
+export async function fuzzOnce(maxExamples: number, seed?: number) {
+  const h = await startHarness({ env: { BERTH_LOGIN_ATTEMPTS_PER_MINUTE: '1000' } });
+  try {
+    await h.addUser('root', 'root-password-long', true);
+    await h.addUser('alice', 'alice-password-long');
+    const root = await h.hub.ctx.users.byName('root');
+    if (!root) throw new Error('no root');
+    const { token } = await issueApiToken(h.hub.ctx, root, {});
+    return await fuzzApi({
+      origin: h.base.replace(/\/$/, ''),
+      token,
+      maxExamples,
+      ...(seed !== undefined ? { seed } : {}),
+    });
+  } finally {
+    await h.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { 'max-examples': { type: 'string' }, seed: { type: 'string' } } });
+  const r = await fuzzOnce(
+    Number(values['max-examples'] ?? 300),
+    values.seed ? Number(values.seed) : undefined,
+  );
+  process.stdout.write(`${r.output.split('\n').slice(-40).join('\n')}\n`);
+  process.stdout.write(`requests: ${r.requests}\nserver errors: ${r.serverErrors.length}\n`);
+  for (const e of r.serverErrors.slice(0, 50)) process.stdout.write(`  ${e.status} ${e.method} ${e.url}\n`);
+  process.exit(r.serverErrors.length > 0 || r.requests === 0 ? 1 : 0);
+}
