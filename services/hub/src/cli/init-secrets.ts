@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureSecretFile } from '../secrets.ts';
-import { initInternalTls } from '../tls/init.ts';
+import { initInternalTls, parseRotate } from '../tls/init.ts';
 
 function owner(spec: string | undefined, fallback: [number, number]): [number, number] {
   if (!spec) return fallback;
@@ -45,6 +45,7 @@ export async function initTls(env: NodeJS.ProcessEnv): Promise<string[]> {
     ),
     hubNames: names(env.BERTH_INTERNAL_TLS_HUB_NAMES, 'hub'),
     proxyNames: names(env.BERTH_INTERNAL_TLS_PROXY_NAMES, 'proxy,proxy-api'),
+    rotate: parseRotate(env.BERTH_INTERNAL_TLS_ROTATE),
   });
 }
 

@@ -3,7 +3,8 @@
  * certificates, each file 0600 and owned by the service that reads it.
  */
 import { join } from 'node:path';
-import { bundle, ensureLeaf, ensurePki, hubLeaf, type Owner, writeBundle } from './pki.ts';
+import { bundle, ensureLeaf, ensurePki, hubLeaf, type Owner, retireAuthorities, writeBundle } from './pki.ts';
+import { AUTHORITY_NAMES, type AuthorityName } from './trust-graph.ts';
 
 export interface InitTlsOptions {
   /** Root of the secrets volumes: `<dir>/hub/tls` and `<dir>/proxy/tls`. */
@@ -16,6 +17,25 @@ export interface InitTlsOptions {
   readonly hubNames: readonly string[];
   /** DNS names of the proxy's REST API. */
   readonly proxyNames: readonly string[];
+  /** Authorities to replace with new ones first (docs/security.md#rotating-the-authorities). */
+  readonly rotate?: readonly AuthorityName[];
+}
+
+/** `BERTH_INTERNAL_TLS_ROTATE`: `all`, or a comma-separated list of authority names. */
+export function parseRotate(raw: string | undefined): AuthorityName[] {
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.includes('all')) return [...AUTHORITY_NAMES];
+  for (const i of items) {
+    if (!(AUTHORITY_NAMES as readonly string[]).includes(i)) {
+      throw new TypeError(
+        `BERTH_INTERNAL_TLS_ROTATE: unknown authority ${JSON.stringify(i)} (${AUTHORITY_NAMES.join(', ')}, or all)`,
+      );
+    }
+  }
+  return items as AuthorityName[];
 }
 
 /** Returns `created …` / `kept …` lines for the init log (never key material). */
@@ -25,6 +45,9 @@ export async function initInternalTls(o: InitTlsOptions): Promise<string[]> {
   const hubFiles = o.hubOwner ? { owner: o.hubOwner } : {};
   const proxyFiles = o.proxyOwner ? { owner: o.proxyOwner } : {};
   const lines: string[] = [];
+  for (const name of retireAuthorities(hubDir, o.rotate ?? [], hubFiles)) {
+    lines.push(`retired ${join(hubDir, name)}.crt (a new one follows)`);
+  }
   const { pki, created } = await ensurePki(hubDir, o.caDays, hubFiles);
   for (const name of created) lines.push(`created ${join(hubDir, name)}.crt`);
   const said = (issued: boolean, path: string) => lines.push(`${issued ? 'issued' : 'kept'} ${path}`);

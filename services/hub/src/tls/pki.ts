@@ -6,7 +6,17 @@
  * longer chain to the current authority (after a rotation).
  */
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   type Authority,
@@ -124,6 +134,30 @@ export async function ensurePki(
     authorities[name] = a;
   }
   return { pki: { authorities }, created };
+}
+
+/**
+ * Rotation: retire authorities so that the next {@link ensurePki} creates new ones. The old certificate is kept
+ * under `retired/` (for the record); the old key is deleted, since the point of a rotation is to stop trusting
+ * anything it could sign. Returns the names retired.
+ */
+export function retireAuthorities(
+  dir: string,
+  names: readonly AuthorityName[],
+  o: FileOptions = {},
+  now = new Date(),
+): AuthorityName[] {
+  const retired: AuthorityName[] = [];
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  for (const name of names) {
+    const cert = join(dir, `${name}.crt`);
+    if (!existsSync(cert)) continue;
+    ensureDir(join(dir, 'retired'), o);
+    renameSync(cert, join(dir, 'retired', `${name}-${stamp}.crt`));
+    rmSync(join(dir, `${name}.key`), { force: true });
+    retired.push(name);
+  }
+  return retired;
 }
 
 /** True when `certPem` chains to `ca` and is valid for more than a third of `days` from `now`. */

@@ -4,7 +4,7 @@
  * certificate of the graph, plus one from an authority outside it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { createAuthority, issueCertificate, type KeyPairPem } from './ca.ts';
-import { initInternalTls } from './init.ts';
+import { initInternalTls, parseRotate } from './init.ts';
 import { loadPki } from './pki.ts';
 import { type InternalTls, loadInternalTls, type ServerTlsFiles } from './runtime.ts';
 
@@ -269,5 +269,57 @@ describe('internal TLS trust graph', () => {
         }
       }
     });
+  });
+});
+
+describe('rotating an authority (BERTH_INTERNAL_TLS_ROTATE)', () => {
+  it('replaces it, drops its key, re-issues what it signed, and stops trusting what it issued', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-tls-rotate-'));
+    try {
+      const opts = {
+        secretsDir: dir,
+        caDays: 3650,
+        serviceCertDays: 365,
+        hubNames: ['hub'],
+        proxyNames: ['proxy'],
+      };
+      await initInternalTls(opts);
+      const hubDir = join(dir, 'hub', 'tls');
+      const old = loadPki(hubDir);
+      const oldProxyApi = readFileSync(join(dir, 'proxy', 'tls', 'api.crt'), 'utf8');
+      const oldHub = readFileSync(join(hubDir, 'hub.crt'), 'utf8');
+      const lines = await initInternalTls({ ...opts, rotate: ['notebooks-ca', 'proxy-api-ca'] });
+      const now = loadPki(hubDir);
+      assert.notEqual(now.authorities['notebooks-ca'].certPem, old.authorities['notebooks-ca'].certPem);
+      assert.notEqual(now.authorities['proxy-api-ca'].keyPem, old.authorities['proxy-api-ca'].keyPem);
+      assert.equal(now.authorities['hub-ca'].certPem, old.authorities['hub-ca'].certPem, 'others stay');
+      assert.notEqual(readFileSync(join(dir, 'proxy', 'tls', 'api.crt'), 'utf8'), oldProxyApi, 're-issued');
+      assert.equal(readFileSync(join(hubDir, 'hub.crt'), 'utf8'), oldHub, 'hub-ca did not change');
+      assert.ok(
+        lines.some((l) => l.startsWith('retired ') && l.includes('notebooks-ca')),
+        lines.join('\n'),
+      );
+      const retired = readdirSync(join(hubDir, 'retired'));
+      assert.equal(retired.filter((f) => f.endsWith('.crt')).length, 2);
+      assert.ok(!retired.some((f) => f.endsWith('.key')), 'old keys are deleted, not kept');
+      // A server certificate from the old notebooks-ca is no longer accepted by the proxy's bundle.
+      const oldLeaf = await issueCertificate(old.authorities['notebooks-ca'], {
+        commonName: 'user-alice',
+        altNames: ['localhost'],
+        usage: 'server',
+        validityDays: 1,
+      });
+      const s = await serve({ key: oldLeaf.keyPem, cert: oldLeaf.certPem });
+      try {
+        const targets = readFileSync(join(dir, 'proxy', 'tls', 'targets-ca.pem'), 'utf8');
+        await assert.rejects(get(s.port, { ca: targets }));
+      } finally {
+        s.close();
+      }
+      assert.throws(() => parseRotate('notebooks-ca,nope'), /unknown authority "nope"/);
+      assert.deepEqual(parseRotate('all').length, 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
