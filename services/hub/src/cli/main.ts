@@ -10,6 +10,7 @@ import { HubError } from '../errors.ts';
 import { runDoctor } from './doctor/doctor.ts';
 import { exitCode, render } from './doctor/report.ts';
 import { initSecrets, initTls } from './init-secrets.ts';
+import { PROFILES_USAGE, runProfiles } from './profiles.ts';
 
 const USAGE = `usage: berth <command>
 
@@ -21,7 +22,7 @@ const USAGE = `usage: berth <command>
   init-secrets                                     create missing secret files (compose init step)
   doctor                                           check the running deployment against the security model
                                                    (PASS/WARN/FAIL lines; exits 1 when one fails)
-`;
+${PROFILES_USAGE}`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -47,6 +48,7 @@ async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       admin: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       'password-stdin': { type: 'boolean', default: false },
       scopes: { type: 'string' },
       note: { type: 'string' },
@@ -68,6 +70,14 @@ async function run(argv: string[]): Promise<number> {
     const findings = await runDoctor(process.env);
     process.stdout.write(render(findings));
     return exitCode(findings);
+  }
+  if (group === 'profiles') {
+    const config = loadConfig();
+    return withDb((db) =>
+      runProfiles({ action, arg: name, all: values.all, readStdin }, config, db, (l) =>
+        process.stdout.write(`${l}\n`),
+      ),
+    );
   }
   if (group === 'migrate') {
     const report = await withDb((db) => migrateToLatest(db));
