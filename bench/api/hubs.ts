@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { prebuild } from './prebuild.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const PYTOOLS_IMAGE = process.env.BERTH_PYTOOLS_IMAGE ?? 'berth/pytools:6.1';
@@ -95,16 +96,21 @@ export async function startBerth(): Promise<Hub> {
   const pg = await startPostgres();
   const adminToken = secret();
   const userToken = secret();
-  const child: ChildProcess = spawn(process.execPath, [`${HERE}berth-hub.ts`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      BENCH_DATABASE_URL: pg.url,
-      BENCH_ADMIN_TOKEN: adminToken,
-      BENCH_USER_TOKEN: userToken,
+  const entry = process.env.BENCH_BERTH_TS === '1' ? `${HERE}berth-hub.ts` : prebuild();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), entry],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        BENCH_DATABASE_URL: pg.url,
+        BENCH_ADMIN_TOKEN: adminToken,
+        BENCH_USER_TOKEN: userToken,
+      },
     },
-  });
+  );
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
