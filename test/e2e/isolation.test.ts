@@ -241,7 +241,21 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
         '    except OSError as e:',
         "        out[name] = 'closed: ' + type(e).__name__",
         "out['docker socket'] = 'present' if os.path.exists('/var/run/docker.sock') else 'absent'",
-        "r = urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'], timeout=5)",
+        // Internal TLS: the hub API is mTLS, so the server's own certificate and CA bundle (its SSL env).
+        'import ssl',
+        "ctx = ssl.create_default_context(cafile=os.environ['JUPYTERHUB_SSL_CLIENT_CA'])",
+        "ctx.load_cert_chain(os.environ['JUPYTERHUB_SSL_CERTFILE'], os.environ['JUPYTERHUB_SSL_KEYFILE'])",
+        "r = urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'], timeout=5, context=ctx)",
+        'try:',
+        "    urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'], timeout=5, context=ssl.create_default_context(cafile=os.environ['JUPYTERHUB_SSL_CLIENT_CA']))",
+        "    out['hub api without a client certificate'] = 'open'",
+        'except OSError as e:',
+        "    out['hub api without a client certificate'] = 'closed: ' + type(e).__name__",
+        'try:',
+        "    urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'].replace('https://', 'http://'), timeout=5)",
+        "    out['hub api over plain http'] = 'open'",
+        'except Exception as e:',
+        "    out['hub api over plain http'] = 'closed: ' + type(e).__name__",
         "out['hub api'] = [r.status, json.loads(r.read())['version']]",
         'print(json.dumps(out))',
       ].join('\n');
@@ -249,6 +263,9 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       assert.equal(r.code, 0, r.stderr.slice(-500));
       const out = JSON.parse(r.stdout) as Record<string, unknown>;
       for (const [name] of targets) assert.match(String(out[name]), /^closed/, `${name}: ${out[name]}`);
+      for (const name of ['hub api without a client certificate', 'hub api over plain http']) {
+        assert.match(String(out[name]), /^closed/, `${name}: ${out[name]}`);
+      }
       assert.equal(out['docker socket'], 'absent');
       assert.equal((out['hub api'] as [number, string])[0], 200);
       // The proxy's client side is there (it is how the proxy reaches the servers), its API is not.
