@@ -31,10 +31,10 @@ export function adminSections(scopes: readonly string[], self?: string): AdminSe
   if (seesBeyondSelf(scopes, 'read:servers', self))
     out.push({ href: '/hub/admin/servers', label: 'Servers' });
   if (holdsUnfiltered(scopes, 'read:groups')) out.push({ href: '/hub/admin/groups', label: 'Groups' });
+  if (holdsUnfiltered(scopes, 'admin:profiles')) out.push({ href: '/hub/admin/profiles', label: 'Profiles' });
+  if (holdsUnfiltered(scopes, 'read:audit')) out.push({ href: '/hub/admin/audit', label: 'Audit log' });
+  if (holdsUnfiltered(scopes, 'read:usage')) out.push({ href: '/hub/admin/usage', label: 'Usage' });
   if (holdsUnfiltered(scopes, 'admin:users')) {
-    out.push({ href: '/hub/admin/profiles', label: 'Profiles' });
-    out.push({ href: '/hub/admin/audit', label: 'Audit log' });
-    out.push({ href: '/hub/admin/usage', label: 'Usage' });
     out.push({ href: '/hub/admin/announcement', label: 'Announcement' });
   }
   return out;

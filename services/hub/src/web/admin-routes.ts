@@ -1,4 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditOutcome } from '../audit/audit-log.ts';
+import { csvRows } from '../audit/csv.ts';
+import type { UsageBy } from '../audit/usage.ts';
 import type { Identity } from '../auth/identity.ts';
 import { collectionFilter } from '../authz/collection-filter.ts';
 import { hasScope } from '../authz/scopes.ts';
@@ -16,12 +19,34 @@ import {
   usersAdminPage,
 } from './admin-pages.ts';
 import { searchUsers } from './admin-queries.ts';
+import { auditPage, usagePage } from './admin-reports.ts';
 import { requirePageLogin } from './page-auth.ts';
 import { viewerOf } from './viewer.ts';
 
 const PAGE = 25;
 
 type ListQuery = { q?: string; offset?: string };
+type AuditQs = { offset?: string; action?: string; actor?: string; user?: string; outcome?: string };
+type UsageQs = { from?: string; to?: string; by?: string };
+
+const DAY = 24 * 3600 * 1000;
+
+/** Whole UTC days, both included: `to` is the start of the day after the last one. */
+function usageRange(q: UsageQs): { from: Date; to: Date; lastDay: Date; by: UsageBy } {
+  const day = (v: string | undefined, key: string): Date | undefined => {
+    if (v === undefined || v === '') return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
+      throw new HubError('BAD_REQUEST', `${key} must be a date (YYYY-MM-DD)`);
+    }
+    return new Date(`${v}T00:00:00Z`);
+  };
+  const today = new Date(new Date().toISOString().slice(0, 10));
+  const lastDay = day(q.to, 'to') ?? today;
+  const from = day(q.from, 'from') ?? new Date(lastDay.getTime() - 29 * DAY);
+  if (from.getTime() > lastDay.getTime()) throw new HubError('BAD_REQUEST', 'from must not be after to');
+  const by = (['user', 'group', 'profile'] as const).find((b) => b === q.by) ?? 'user';
+  return { from, to: new Date(lastDay.getTime() + DAY), lastDay, by };
+}
 
 function listQuery(req: FastifyRequest<{ Querystring: ListQuery }>): { q: string; offset: number } {
   const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 64) : '';
@@ -159,6 +184,77 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
         canManage: hasScope(e.id.scopes, 'admin:groups'),
       }),
     );
+  });
+
+  app.get('/hub/admin/audit', async (req: FastifyRequest<{ Querystring: AuditQs }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/audit');
+    if (!e) return reply;
+    const { offset } = listQuery(req);
+    const text = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+    const action = text(req.query.action, 100);
+    if (action && !/^[a-z_.]+$/.test(action))
+      throw new HubError('BAD_REQUEST', 'action: lowercase letters, "." and "_"');
+    const outcome = (['success', 'failure', 'denied'] as const).find((o) => o === req.query.outcome) ?? '';
+    const filters = {
+      action,
+      actor: text(req.query.actor, 300),
+      user: text(req.query.user, 300),
+      outcome,
+    } as const;
+    const { items, total } = await ctx.audit.list({
+      offset,
+      limit: 50,
+      ...(filters.action ? { action: filters.action } : {}),
+      ...(filters.actor ? { actor: filters.actor } : {}),
+      ...(filters.user ? { targetUser: filters.user } : {}),
+      ...(filters.outcome ? { outcome: filters.outcome as AuditOutcome } : {}),
+    });
+    return reply
+      .type('text/html')
+      .send(
+        auditPage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
+          entries: items,
+          filters,
+          offset,
+          limit: 50,
+          total,
+        }),
+      );
+  });
+
+  app.get('/hub/admin/usage', async (req: FastifyRequest<{ Querystring: UsageQs }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/usage');
+    if (!e) return reply;
+    const r = usageRange(req.query);
+    const rows = await ctx.usage.report(r.by, r.from, r.to);
+    return reply
+      .type('text/html')
+      .send(
+        usagePage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
+          rows,
+          by: r.by,
+          from: r.from,
+          to: r.lastDay,
+        }),
+      );
+  });
+
+  /** The report as CSV for a download link (a page route: a link cannot carry the API's XSRF header). */
+  app.get('/hub/admin/usage.csv', async (req: FastifyRequest<{ Querystring: UsageQs }>, reply) => {
+    const e = await enter(req, reply, '/hub/admin/usage');
+    if (!e) return reply;
+    const r = usageRange(req.query);
+    const rows = await ctx.usage.report(r.by, r.from, r.to);
+    const name = `berth-usage-by-${r.by}-${r.from.toISOString().slice(0, 10)}-${r.lastDay.toISOString().slice(0, 10)}.csv`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .send(
+        csvRows(
+          [r.by, 'server_hours', 'servers', 'from', 'to'],
+          rows.map((x) => [x.key, x.server_hours, x.servers, r.from.toISOString(), r.to.toISOString()]),
+        ),
+      );
   });
 
   app.get('/hub/admin/announcement', async (req, reply) => {

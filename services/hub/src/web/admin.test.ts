@@ -43,6 +43,9 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
       '/hub/admin/servers',
       '/hub/admin/groups',
       '/hub/admin/announcement',
+      '/hub/admin/audit',
+      '/hub/admin/usage',
+      '/hub/admin/usage.csv',
     ]) {
       const res = await c.get(p);
       assert.equal(res.status, 403, p);
@@ -195,6 +198,29 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
       (await fetch(`${h.base}/hub/api/user`, { headers: { authorization: `token ${token.token}` } })).status,
       403,
     );
+  });
+
+  it('shows the audit log with filters, and the usage report with a CSV download', async () => {
+    const c = await as('root');
+    const all = await c.get('/hub/admin/audit');
+    assert.equal(all.status, 200);
+    assert.match(all.body, /<table class="audit">/);
+    assert.match(all.body, /<td>root<\/td>/, 'root’s own actions are listed');
+    const denied = await c.get('/hub/admin/audit?outcome=denied');
+    assert.doesNotMatch(denied.body, /outcome-success/);
+    const xss = await c.get(`/hub/admin/audit?actor=${encodeURIComponent(XSS)}`);
+    assert.equal(xss.status, 200);
+    assertEscaped(xss.body);
+    assert.equal((await c.get('/hub/admin/audit?action=%3Cscript%3E')).status, 400);
+    const usage = await c.get('/hub/admin/usage?by=user');
+    assert.equal(usage.status, 200);
+    assert.match(usage.body, /<tr><th scope="row">alice<\/th><td>\d+\.\d{2}<\/td><td>[1-9]/);
+    const csv = await c.get('/hub/admin/usage.csv?by=user');
+    assert.equal(csv.status, 200);
+    assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
+    assert.match(csv.body, /^user,server_hours,servers,from,to\r?\n/);
+    assert.match(csv.body, /\nalice,/);
+    assert.equal((await c.get('/hub/admin/usage?from=2026-13-01')).status, 400);
   });
 
   it('escapes a reflected payload in the login page’s next', async () => {

@@ -457,6 +457,39 @@ code {
   color: #b3261e;
   font-weight: 600;
 }
+.filters {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0 1rem;
+  align-items: flex-end;
+  margin-bottom: 1rem;
+}
+.filters > div {
+  flex: 1 1 9rem;
+}
+.filters .filter-submit {
+  flex: 0 0 auto;
+}
+.outcome {
+  font-weight: 600;
+}
+.outcome-success {
+  color: #0a7a33;
+}
+.outcome-failure,
+.outcome-denied {
+  color: #b3261e;
+}
+td.detail code {
+  font-size: 0.75rem;
+  color: var(--muted);
+  word-break: break-all;
+}
+tfoot th,
+tfoot td {
+  font-weight: 700;
+  border-bottom: 0;
+}
 ul.members {
   list-style: none;
   margin: 0;
