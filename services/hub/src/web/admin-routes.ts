@@ -209,17 +209,15 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
       ...(filters.user ? { targetUser: filters.user } : {}),
       ...(filters.outcome ? { outcome: filters.outcome as AuditOutcome } : {}),
     });
-    return reply
-      .type('text/html')
-      .send(
-        auditPage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
-          entries: items,
-          filters,
-          offset,
-          limit: 50,
-          total,
-        }),
-      );
+    return reply.type('text/html').send(
+      auditPage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
+        entries: items,
+        filters,
+        offset,
+        limit: 50,
+        total,
+      }),
+    );
   });
 
   app.get('/hub/admin/usage', async (req: FastifyRequest<{ Querystring: UsageQs }>, reply) => {
@@ -227,16 +225,14 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (!e) return reply;
     const r = usageRange(req.query);
     const rows = await ctx.usage.report(r.by, r.from, r.to);
-    return reply
-      .type('text/html')
-      .send(
-        usagePage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
-          rows,
-          by: r.by,
-          from: r.from,
-          to: r.lastDay,
-        }),
-      );
+    return reply.type('text/html').send(
+      usagePage(viewerOf(e.id), xsrf.token(req, reply), e.sections, {
+        rows,
+        by: r.by,
+        from: r.from,
+        to: r.lastDay,
+      }),
+    );
   });
 
   /** The report as CSV for a download link (a page route: a link cannot carry the API's XSRF header). */
