@@ -1,7 +1,7 @@
 /**
  * The hub as production runs it: JavaScript, not TypeScript stripped at load (the hub image runs tsc's output;
  * loading .ts makes Node keep its TypeScript stripper, tens of MB, in memory). Writes services/hub/src and
- * berth-hub.ts as .js under bench/api/.build/, mirroring the repository so that imports and node_modules
+ * berth-hub.ts as .js under bench/api/node_modules/.berth-build/, mirroring the repository so that imports and node_modules
  * resolve as before, and returns the entry point.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const OUT = join(REPO, 'bench/api/.build');
+// Under node_modules: ignored by git and Biome, and packages still resolve from the repository's node_modules.
+const OUT = join(REPO, 'bench/api/node_modules/.berth-build');
 
 function* tsFiles(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
