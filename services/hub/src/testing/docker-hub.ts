@@ -114,7 +114,13 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Starts everything; `close()` removes every container, volume and network of the run. */
-export async function startDockerHub(opts: { env?: Record<string, string> } = {}): Promise<DockerHub> {
+export async function startDockerHub(
+  opts: {
+    env?: Record<string, string>;
+    /** How long a start request waits for ready before answering 202 (default 100 ms). */
+    slowSpawnMs?: number;
+  } = {},
+): Promise<DockerHub> {
   const docker = new Dockerode();
   const ns = testNamespace();
   const imageId = (await docker.getImage(SINGLEUSER_IMAGE).inspect()).Id;
@@ -162,7 +168,7 @@ export async function startDockerHub(opts: { env?: Record<string, string> } = {}
       routes: new MemoryRouteTable(),
       cookieSecret: 'c'.repeat(64),
       log: pino({ level: config.logLevel }),
-      slowSpawnMs: 100,
+      slowSpawnMs: opts.slowSpawnMs ?? 100,
     });
     await hub.app.listen({ host: gateway, port });
     const started = pg;

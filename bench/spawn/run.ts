@@ -1,0 +1,204 @@
+/**
+ * Spawn benchmark: hub-driven spawn-to-ready against a raw `docker run` of the same image, in the same run.
+ *
+ * - hub: `POST /hub/api/users/{name}/server` to a real hub (real Postgres, the Docker spawner with every
+ *   hardening setting, token and OAuth client, readiness check, route), answered 201 once the server is ready.
+ * - raw: create + start a plain container of the same image with the same command (the image's own,
+ *   jupyterhub-singleuser) and the same environment, then poll its `/user/<name>/api` every 50 ms until the
+ *   first 200.
+ *
+ *   node bench/spawn/run.ts            # 5 single spawns each, then 20 concurrent hub spawns vs 20 raw runs
+ *   node bench/spawn/run.ts --short    # CI: 1 single spawn each, 3 concurrent
+ *   options: --rounds N  --concurrent N  --json FILE
+ *
+ * The machine is shared, so compare the ratios of one run, not absolute numbers across runs.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type Dockerode from 'dockerode';
+import { singleUserEnv } from '../../services/hub/src/servers/env.ts';
+import { type DockerHub, startDockerHub } from '../../services/hub/src/testing/docker-hub.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    concurrent: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const short = args.short === true;
+const rounds = Number(args.rounds ?? (short ? 1 : 5));
+const concurrent = Number(args.concurrent ?? (short ? 3 : 20));
+const READY_TIMEOUT_MS = 180_000;
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Outcome {
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly error?: string;
+}
+
+/** One hub-driven spawn: the REST call answers 201 when the hub has found the server ready and routed it. */
+async function hubSpawn(dh: DockerHub, name: string, adminToken: string): Promise<Outcome> {
+  const t0 = performance.now();
+  const res = await fetch(`${dh.base}/hub/api/users/${name}/server`, {
+    method: 'POST',
+    headers: { authorization: `token ${adminToken}` },
+  });
+  const ms = performance.now() - t0;
+  const body = await res.text();
+  return res.status === 201
+    ? { ok: true, ms }
+    : { ok: false, ms, error: `${res.status} ${body.slice(0, 200)}` };
+}
+
+async function hubStop(dh: DockerHub, name: string): Promise<void> {
+  const user = await dh.hub.ctx.users.byName(name);
+  if (user) await dh.hub.ctx.lifecycle.stop(user, '');
+}
+
+/** One raw run: a plain container of the same image, command and environment, polled to its first 200. */
+async function rawRun(dh: DockerHub, name: string): Promise<Outcome & { container?: Dockerode.Container }> {
+  const cfg = dh.hub.ctx.config;
+  const env = singleUserEnv({
+    user: name,
+    serverName: '',
+    token: 'raw-run-token-unknown-to-the-hub',
+    hubApiUrl: cfg.hubApiUrlForServers,
+    publicUrl: cfg.publicUrl,
+    port: 8888,
+    image: dh.imageId,
+    defaultUrl: cfg.spawner.defaultUrl,
+    adminEnv: {},
+  });
+  const t0 = performance.now();
+  let container: Dockerode.Container | undefined;
+  try {
+    container = await dh.docker.createContainer({
+      name: `${dh.ns.prefix}-raw-${name}`,
+      Image: dh.imageId,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { 'org.berth.deployment': dh.ns.deploymentId, 'org.berth.bench': 'raw' },
+      HostConfig: { NetworkMode: dh.network },
+    });
+    await container.start();
+    const info = await container.inspect();
+    const ip = info.NetworkSettings.Networks[dh.network]?.IPAddress;
+    const url = `http://${ip}:8888/user/${name}/api`;
+    while (performance.now() - t0 < READY_TIMEOUT_MS) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        await res.body?.cancel();
+        if (res.status === 200) return { ok: true, ms: performance.now() - t0, container };
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    return { ok: false, ms: performance.now() - t0, error: 'no 200 before the timeout', container };
+  } catch (err) {
+    return { ok: false, ms: performance.now() - t0, error: String(err), ...(container ? { container } : {}) };
+  }
+}
+
+async function rawRemove(o: { container?: Dockerode.Container }): Promise<void> {
+  await o.container?.remove({ force: true }).catch(() => undefined);
+}
+
+async function main(): Promise<void> {
+  const dh = await startDockerHub({
+    slowSpawnMs: READY_TIMEOUT_MS,
+    env: {
+      BERTH_CULL_IDLE_TIMEOUT_SECONDS: '0',
+      BERTH_CONCURRENT_SPAWN_LIMIT: '0',
+      BERTH_START_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
+    },
+  });
+  const results: Record<string, unknown> = { short, rounds, concurrent };
+  try {
+    const { token: adminToken } = await dh.addUser('bench-admin', true);
+    const users = Array.from({ length: Math.max(rounds, concurrent) + 1 }, (_, i) => `u${i}`);
+    for (const u of users) await dh.addUser(u);
+
+    // Warm-up (page cache, Python imports), one of each, not counted.
+    const warmHub = await hubSpawn(dh, users[0] as string, adminToken);
+    await hubStop(dh, users[0] as string);
+    const warmRaw = await rawRun(dh, 'warm');
+    await rawRemove(warmRaw);
+    if (!warmHub.ok || !warmRaw.ok)
+      throw new Error(`warm-up failed: ${warmHub.error ?? ''} ${warmRaw.error ?? ''}`);
+
+    // Single spawns, alternating which goes first.
+    const hubMs: number[] = [];
+    const rawMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const name = users[r + 1] as string;
+      const doHub = async () => {
+        const o = await hubSpawn(dh, name, adminToken);
+        await hubStop(dh, name);
+        if (!o.ok) throw new Error(`hub spawn failed: ${o.error}`);
+        hubMs.push(o.ms);
+      };
+      const doRaw = async () => {
+        const o = await rawRun(dh, `raw${r}`);
+        await rawRemove(o);
+        if (!o.ok) throw new Error(`raw run failed: ${o.error}`);
+        rawMs.push(o.ms);
+      };
+      if (r % 2 === 0) {
+        await doHub();
+        await doRaw();
+      } else {
+        await doRaw();
+        await doHub();
+      }
+    }
+    const single = { hub: median(hubMs), raw: median(rawMs), hubAll: hubMs, rawAll: rawMs };
+    results.single = single;
+    console.log(
+      `single spawn-to-ready (median of ${rounds}): hub ${secs(single.hub)}, raw docker run ${secs(single.raw)}`,
+    );
+    console.log(`ratio single hub/raw ${(single.hub / single.raw).toFixed(2)}× (target ≤ 1.15×)`);
+
+    // Concurrent: N hub spawns at once, then N raw runs at once; wall time until the last is ready.
+    const names = users.slice(1, concurrent + 1);
+    let t0 = performance.now();
+    const hubOut = await Promise.all(names.map((n) => hubSpawn(dh, n, adminToken)));
+    const hubWall = performance.now() - t0;
+    await Promise.all(names.map((n) => hubStop(dh, n)));
+    t0 = performance.now();
+    const rawOut = await Promise.all(names.map((n, i) => rawRun(dh, `rawc${i}-${n}`)));
+    const rawWall = performance.now() - t0;
+    await Promise.all(rawOut.map(rawRemove));
+    const hubFailures = hubOut.filter((o) => !o.ok);
+    const rawFailures = rawOut.filter((o) => !o.ok);
+    results.concurrent = {
+      hub: hubWall,
+      raw: rawWall,
+      hubFailures: hubFailures.length,
+      rawFailures: rawFailures.length,
+      hubEach: hubOut.map((o) => o.ms),
+      rawEach: rawOut.map((o) => o.ms),
+    };
+    console.log(
+      `${concurrent} concurrent: hub ${secs(hubWall)} (${hubFailures.length} failures), ` +
+        `raw docker run ${secs(rawWall)} (${rawFailures.length} failures)`,
+    );
+    for (const f of [...hubFailures, ...rawFailures]) console.log(`  failure: ${f.error}`);
+    console.log(`ratio concurrent hub/raw ${(hubWall / rawWall).toFixed(2)}× (target ≤ 1.30×)`);
+    if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+    console.log('done');
+  } finally {
+    await dh.close();
+  }
+}
+
+await main();
