@@ -79,14 +79,16 @@ export class DockerImages implements ImageInspector {
         await container.start();
       } catch (err) {
         // The engine refuses to start a command the image does not have: the image is not a single-user one.
-        if (statusCodeOf(err) !== undefined) {
+        // Any other refusal (e.g. by the Docker API guard) says nothing about the image.
+        const why = errorMessage(err);
+        if (statusCodeOf(err) !== undefined && /executable file not found|no such file/i.test(why)) {
           return {
             status: 'incompatible',
             imageId,
-            detail: `cannot run ${this.#o.command.join(' ')}: ${errorMessage(err)}`,
+            detail: `cannot run ${this.#o.command.join(' ')}: ${why}`,
           };
         }
-        throw err;
+        return { status: 'failed', imageId, detail: `the probe could not start: ${why}` };
       }
       const finished = await this.#waitFor(container);
       if (!finished) {
