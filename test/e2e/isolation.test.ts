@@ -83,6 +83,9 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       'user 0': { user: '0', uid: 0 },
       'JupyterHub-style user_options': { user_options: { image: 'evil/miner:1' } },
       'a profile name that does not exist': { profile: 'no-such-profile' },
+      'a real profile plus an image': { profile: 'default', image: 'evil/miner:1' },
+      'a real profile plus privileged': { profile: 'default', privileged: true },
+      'a real profile plus resources': { profile: 'default', mem_limit: '64G', cpu_limit: 64 },
     };
     let token: string;
 
