@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { applyAccessAtStart } from './auth/apply-access.ts';
 import { PostgresAuditLog } from './audit/audit-log.ts';
 import { UsageReport } from './audit/usage.ts';
+import { applyAccessAtStart } from './auth/apply-access.ts';
 import { accessSets, buildAuthenticators, buildSealer } from './auth/build.ts';
 import { IdentityResolver } from './auth/identity.ts';
 import { LoginPipeline } from './auth/login-pipeline.ts';
@@ -21,7 +21,11 @@ import { TokensRepo } from './db/tokens-repo.ts';
 import { UsersRepo } from './db/users-repo.ts';
 import type { HubContext } from './http/context.ts';
 import { buildServer } from './http/server.ts';
+import { ShutdownSwitch } from './http/shutdown-switch.ts';
 import { loggerOptions } from './log.ts';
+import { HubMetrics } from './metrics/hub-metrics.ts';
+import { instrumentRoutes, instrumentSpawner } from './metrics/instrumented.ts';
+import { databaseSources } from './metrics/sources.ts';
 import { OAuthProvider } from './oauth/provider.ts';
 import { bootProfiles, readSeeds } from './profiles/boot.ts';
 import type { ImageInspector } from './profiles/images.ts';
@@ -53,9 +57,11 @@ export interface Hub {
 
 /** The composition root: builds every part and wires them. No logic lives here. */
 export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
+  const startedAt = performance.now();
   const log = parts.log ?? pino(loggerOptions(config.logLevel));
   const db = createDatabase(config.database.url);
   const users = new UsersRepo(db);
+  const metrics = new HubMetrics(databaseSources(db));
   // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.
   const authenticators = buildAuthenticators(config.auth, { local: users, publicUrl: config.publicUrl });
   const sealer = buildSealer(config.auth);
@@ -85,13 +91,15 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const tokens = new TokensRepo(db);
   const servers = new ServersRepo(db);
   const oauthRepo = new OAuthRepo(db);
-  const routes =
+  const routes = instrumentRoutes(
     parts.routes ??
-    new ChpRouteTable({
-      apiUrl: config.proxy.apiUrl,
-      authToken: config.proxy.authToken,
-      ...(parts.tls ? { dispatcher: parts.tls.toProxyApi } : {}),
-    });
+      new ChpRouteTable({
+        apiUrl: config.proxy.apiUrl,
+        authToken: config.proxy.authToken,
+        ...(parts.tls ? { dispatcher: parts.tls.toProxyApi } : {}),
+      }),
+    metrics,
+  );
   const { profiles, gpus } = await bootProfiles({
     config,
     seeds,
@@ -103,7 +111,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     servers,
     tokens,
     oauth: oauthRepo,
-    spawner: parts.spawner,
+    spawner: instrumentSpawner(parts.spawner, metrics),
     routes,
     profiles,
     gpus,
@@ -143,6 +151,9 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     groups: new GroupsRepo(db),
     roles,
     serviceTokens,
+    metrics,
+    shutdown: new ShutdownSwitch(),
+    proxyRoutes: routes,
     sessions,
     tokens,
     servers,
@@ -165,6 +176,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     usage: new UsageReport(db),
   };
   const app = await buildServer(ctx, parts.tls ? { https: parts.tls.listener } : {});
+  metrics.hubStartupDuration.observe((performance.now() - startedAt) / 1000);
   return {
     app,
     ctx,

@@ -75,7 +75,8 @@ async function main(): Promise<void> {
   });
   const routeSync = new RouteSync({
     probe: () => probe.epoch(),
-    reconcile: () => hub.ctx.lifecycle.reconcileRoutes(),
+    reconcile: () =>
+      hub.ctx.metrics.time(hub.ctx.metrics.checkRoutesDuration, () => hub.ctx.lifecycle.reconcileRoutes()),
     log: hub.ctx.log,
   });
   await routeSync.tick();
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // POST /hub/api/shutdown: the same clean exit (servers keep running).
+  hub.ctx.shutdown.onRequest((by) => void shutdown(`api (${by})`));
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,6 @@
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
-
-const BERTH_VERSION = '0.1.0';
+import { BERTH_VERSION } from '../version.ts';
 
 /**
  * `GET /hub/api/info` (scope `read:hub`): JupyterHub's shape. Berth is not Python, so `python` and

@@ -3,6 +3,7 @@ import { collectionFilter } from '../authz/collection-filter.ts';
 import { hasScope } from '../authz/scopes.ts';
 import { actorName, type Caller } from '../authz/services.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
+import type { UserListOptions } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
@@ -40,6 +41,39 @@ const emptyBodyIsObject = async (req: { body: unknown }) => {
 
 type NameReq<B = undefined> = FastifyRequest<{ Params: { name: string }; Body: B }>;
 
+/** `state`, `name_filter` and `sort` of `GET /users`, as JupyterHub reads them; anything else is a 400. */
+function listOptions(query: unknown): UserListOptions {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const one = (k: string): string | undefined => {
+    const v = q[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new HubError('BAD_REQUEST', `${k} must be given once`);
+    return v;
+  };
+  const state = one('state');
+  if (state !== undefined && !['active', 'inactive', 'ready'].includes(state)) {
+    throw new HubError('BAD_REQUEST', `Unrecognized state filter: ${JSON.stringify(state.slice(0, 32))}`);
+  }
+  const nameFilter = one('name_filter');
+  if (nameFilter !== undefined && nameFilter.length > 300)
+    throw new HubError('BAD_REQUEST', 'name_filter is too long');
+  const sortParam = one('sort') ?? 'id';
+  const descending = sortParam.startsWith('-');
+  const sort = descending ? sortParam.slice(1) : sortParam;
+  if (!['id', 'name', 'last_activity'].includes(sort)) {
+    throw new HubError(
+      'BAD_REQUEST',
+      "sort must be 'id', 'name', or 'last_activity' (with '-' for descending)",
+    );
+  }
+  return {
+    ...(state ? { state: state as UserListOptions['state'] } : {}),
+    ...(nameFilter ? { nameFilter } : {}),
+    sort: sort as UserListOptions['sort'] & string,
+    descending,
+  };
+}
+
 /** Only an admin, acting with unfiltered `admin:users`, may grant or take away admin. */
 function requireAdminGrant(id: Caller): void {
   if (id.via === 'service' || !id.user.admin)
@@ -68,7 +102,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const filter = collectionFilter(id.scopes, 'list:users');
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
-    const { rows, total } = await ctx.users.page(filter, page.offset, page.limit);
+    const { rows, total } = await ctx.users.page(filter, page.offset, page.limit, listOptions(req.query));
     const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];

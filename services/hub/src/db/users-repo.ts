@@ -4,13 +4,20 @@ import type { Database, UserRow } from './schema.ts';
 
 type UsersQuery<O> = SelectQueryBuilder<Database, 'users', O>;
 
+export interface UserListOptions {
+  readonly state?: 'active' | 'inactive' | 'ready';
+  readonly nameFilter?: string;
+  readonly sort?: 'id' | 'name' | 'last_activity';
+  readonly descending?: boolean;
+}
+
 function visible<O>(q: UsersQuery<O>, filter: CollectionFilter): UsersQuery<O> {
   if (filter.all) return q;
   const { users, groups } = filter;
   return q.where((eb) =>
     eb.or([
-      ...(users.length ? [eb('name', 'in', users)] : []),
-      ...(groups.length ? [eb(sql<boolean>`groups ?| ${sql.val(groups)}::text[]`, '=', true)] : []),
+      ...(users.length ? [eb('users.name', 'in', users)] : []),
+      ...(groups.length ? [eb(sql<boolean>`users.groups ?| ${sql.val(groups)}::text[]`, '=', true)] : []),
     ]),
   );
 }
@@ -63,20 +70,54 @@ export class UsersRepo {
     return this.#db.selectFrom('users').selectAll().orderBy('id').offset(offset).limit(limit).execute();
   }
 
-  /** One page of the users `filter` lets the caller see, in creation order, with the total. */
+  /**
+   * One page of the users `filter` lets the caller see, with the total, as JupyterHub's `GET /users`: `state`
+   * `active` (any server record, pending included), `ready` (a running server) or `inactive` (no server);
+   * `nameFilter` a case-insensitive substring; sorted by id, name or last_activity (nulls first ascending,
+   * last descending).
+   */
   async page(
     filter: CollectionFilter,
     offset: number,
     limit: number,
+    opts: UserListOptions = {},
   ): Promise<{ rows: UserRow[]; total: number }> {
-    const rows = await visible(this.#db.selectFrom('users').selectAll(), filter)
-      .orderBy('id')
-      .offset(offset)
-      .limit(limit)
-      .execute();
-    const { n } = await visible(
+    const narrowed = <O>(q: UsersQuery<O>): UsersQuery<O> => {
+      let out = visible(q, filter);
+      const { state, nameFilter } = opts;
+      if (state === 'active' || state === 'ready') {
+        out = out.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('servers')
+              .select('servers.id')
+              .whereRef('servers.user_id', '=', 'users.id')
+              .$if(state === 'ready', (w) => w.where('servers.state', '=', 'running')),
+          ),
+        );
+      } else if (state === 'inactive') {
+        out = out.where(({ not, exists, selectFrom }) =>
+          not(
+            exists(selectFrom('servers').select('servers.id').whereRef('servers.user_id', '=', 'users.id')),
+          ),
+        );
+      }
+      if (nameFilter) {
+        const like = `%${nameFilter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        out = out.where('users.name', 'ilike', like);
+      }
+      return out;
+    };
+    const sort = opts.sort ?? 'id';
+    const desc = opts.descending ?? false;
+    let q = narrowed(this.#db.selectFrom('users').selectAll('users'));
+    q =
+      sort === 'last_activity'
+        ? q.orderBy(sql`users.last_activity ${sql.raw(desc ? 'desc nulls last' : 'asc nulls first')}`)
+        : q.orderBy(`users.${sort}`, desc ? 'desc' : 'asc');
+    if (sort !== 'id') q = q.orderBy('users.id');
+    const rows = await q.offset(offset).limit(limit).execute();
+    const { n } = await narrowed(
       this.#db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')),
-      filter,
     ).executeTakeFirstOrThrow();
     return { rows, total: Number(n) };
   }

@@ -7,18 +7,21 @@ import type { LoginPipeline } from '../auth/login-pipeline.ts';
 import type { RoleBook } from '../authz/roles.ts';
 import type { ServiceTokens } from '../authz/services.ts';
 import type { Config } from '../config/schema.ts';
-import type { OAuthRepo } from '../db/oauth-repo.ts';
 import type { GroupsRepo } from '../db/groups-repo.ts';
+import type { OAuthRepo } from '../db/oauth-repo.ts';
 import type { Database } from '../db/schema.ts';
 import type { ServersRepo } from '../db/servers-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { TokensRepo } from '../db/tokens-repo.ts';
 import type { UsersRepo } from '../db/users-repo.ts';
+import type { HubMetrics } from '../metrics/hub-metrics.ts';
 import type { OAuthProvider } from '../oauth/provider.ts';
 import type { ProfileService } from '../profiles/service.ts';
+import type { RouteTable } from '../proxy/client.ts';
 import type { IdleCuller } from '../servers/culler.ts';
 import type { ServerManager } from '../servers/manager.ts';
 import type { VolumeLifecycle } from '../servers/volumes.ts';
+import type { ShutdownSwitch } from './shutdown-switch.ts';
 
 /** What the HTTP layer may use. Built once by the composition root. */
 export interface HubContext {
@@ -29,6 +32,12 @@ export interface HubContext {
   /** Custom roles and services from BERTH_RBAC_FILE. */
   readonly roles: RoleBook;
   readonly serviceTokens: ServiceTokens;
+  /** The hub's Prometheus metrics (GET /hub/metrics). */
+  readonly metrics: HubMetrics;
+  /** POST /hub/api/shutdown pulls it; main.ts stops the process. */
+  readonly shutdown: ShutdownSwitch;
+  /** The proxy's route table (GET /hub/api/proxy). */
+  readonly proxyRoutes: RouteTable;
   readonly sessions: SessionsRepo;
   readonly tokens: TokensRepo;
   readonly servers: ServersRepo;

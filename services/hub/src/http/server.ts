@@ -5,8 +5,11 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { activityRoutes } from '../api/activity.ts';
+import { auditRoutes } from '../api/audit.ts';
 import { groupsRoutes } from '../api/groups.ts';
+import { hubAdminRoutes } from '../api/hub-admin.ts';
 import { infoRoutes } from '../api/info.ts';
+import { metricsRoutes } from '../api/metrics.ts';
 import { profilesRoutes } from '../api/profiles.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
@@ -19,7 +22,6 @@ import { usersAdminRoutes } from '../api/users-admin.ts';
 import { oidcRoutes } from '../auth/oidc/routes.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
-import { auditRoutes } from '../api/audit.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
@@ -106,6 +108,7 @@ export async function buildServer(
 
   for (const routes of [
     auditRoutes, // first: its onResponse hook audits every route after it
+    metricsRoutes, // early too: its onResponse hook times every route after it
     rootRoutes,
     usersRoutes,
     serversRoutes,
@@ -117,6 +120,7 @@ export async function buildServer(
     tokensReadRoutes,
     infoRoutes,
     groupsRoutes,
+    hubAdminRoutes,
     servicesRoutes,
     oauthRoutes,
     oidcRoutes,
