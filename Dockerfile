@@ -1,7 +1,8 @@
-# Berth's two TypeScript services, one Dockerfile, two targets:
+# Berth's TypeScript services, one Dockerfile, one target each:
 #
-#   docker build --target hub   -t berth/hub:dev   .
-#   docker build --target proxy -t berth/proxy:dev .
+#   docker build --target hub          -t berth/hub:dev          .
+#   docker build --target proxy        -t berth/proxy:dev        .
+#   docker build --target docker-guard -t berth/docker-guard:dev .   (the Docker API guard and the firewall)
 #
 # By default it builds FROM the official node:22-bookworm-slim image. Without a container registry,
 # build the offline images first (bash images/build-offline.sh) and pass
@@ -21,16 +22,21 @@ ENV NODE_ENV=development \
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY services/hub/package.json services/hub/
 COPY services/proxy/package.json services/proxy/
+COPY services/docker-guard/package.json services/docker-guard/
 # All of the lockfile but optional deps (biome's native binary) and install scripts: only tsc and the
 # type packages matter here.
 RUN npm ci --ignore-scripts --omit=optional --loglevel=error
 COPY services/hub/tsconfig.json services/hub/tsconfig.build.json services/hub/
 COPY services/proxy/tsconfig.json services/proxy/tsconfig.build.json services/proxy/
+COPY services/docker-guard/tsconfig.json services/docker-guard/tsconfig.build.json services/docker-guard/
 COPY services/hub/src services/hub/src
 COPY services/proxy/src services/proxy/src
+COPY services/docker-guard/src services/docker-guard/src
 RUN npx --no-install tsc -p services/proxy/tsconfig.build.json \
  && npx --no-install tsc -p services/hub/tsconfig.build.json \
- && test -f services/hub/dist/main.js && test -f services/proxy/dist/main.js
+ && npx --no-install tsc -p services/docker-guard/tsconfig.build.json \
+ && test -f services/hub/dist/main.js && test -f services/proxy/dist/main.js \
+ && test -f services/docker-guard/dist/main.js
 
 # ---------------------------------------------------------------- production dependencies, per service
 FROM ${NODE_BUILD_IMAGE} AS hub-deps
@@ -39,6 +45,7 @@ ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=fals
 COPY package.json package-lock.json ./
 COPY services/hub/package.json services/hub/
 COPY services/proxy/package.json services/proxy/
+COPY services/docker-guard/package.json services/docker-guard/
 RUN npm ci --omit=dev --ignore-scripts --workspace services/hub --loglevel=error \
  && mkdir -p services/hub/node_modules
 
@@ -48,8 +55,19 @@ ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=fals
 COPY package.json package-lock.json ./
 COPY services/hub/package.json services/hub/
 COPY services/proxy/package.json services/proxy/
+COPY services/docker-guard/package.json services/docker-guard/
 RUN npm ci --omit=dev --ignore-scripts --workspace services/proxy --loglevel=error \
  && mkdir -p services/proxy/node_modules
+
+FROM ${NODE_BUILD_IMAGE} AS docker-guard-deps
+WORKDIR /app
+ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json ./
+COPY services/hub/package.json services/hub/
+COPY services/proxy/package.json services/proxy/
+COPY services/docker-guard/package.json services/docker-guard/
+RUN npm ci --omit=dev --ignore-scripts --workspace services/docker-guard --loglevel=error \
+ && mkdir -p services/docker-guard/node_modules
 
 # ---------------------------------------------------------------- runtime base
 FROM ${NODE_IMAGE} AS runtime
@@ -94,3 +112,22 @@ LABEL org.opencontainers.image.title="berth-proxy" \
 USER 1000:1000
 EXPOSE 8000 8001
 CMD ["node", "/app/services/proxy/dist/main.js"]
+
+# ---------------------------------------------------------------- docker-guard
+# Two programs: the Docker API guard (the only service with the Docker socket) and `berth-firewall`, the
+# one-shot that installs the host's egress rules (host network, NET_ADMIN). iptables is Debian's, the nft
+# backend, like the host's Docker on bookworm.
+FROM runtime AS docker-guard
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables >/dev/null \
+ && rm -rf /var/lib/apt/lists/* \
+ && install -d -o 1000 -g 1000 -m 0700 /run/berth/docker-guard
+COPY --from=docker-guard-deps /app/node_modules /app/node_modules
+COPY --from=docker-guard-deps /app/services/docker-guard/node_modules /app/services/docker-guard/node_modules
+COPY services/docker-guard/package.json /app/services/docker-guard/
+COPY --from=build /app/services/docker-guard/dist /app/services/docker-guard/dist
+LABEL org.opencontainers.image.title="berth-docker-guard" \
+      org.opencontainers.image.description="Berth's Docker API guard and host firewall installer" \
+      org.opencontainers.image.licenses="BSD-3-Clause"
+USER 1000:1000
+CMD ["node", "/app/services/docker-guard/dist/main.js"]

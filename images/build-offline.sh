@@ -3,17 +3,18 @@
 #
 #   bash images/build-offline.sh [options] [IMAGE...]      (npm run images:offline -- [options] [IMAGE...])
 #
-# IMAGE: base node postgres caddy singleuser openldap oidc-demo pytools hub proxy app (app = hub + proxy). Default: all, in that order.
+# IMAGE: base node postgres caddy singleuser openldap oidc-demo pytools hub proxy docker-guard app (app = hub + proxy +
+# docker-guard). Default: all, in that order.
 # Options:
 #   --force, -f     rebuild the selected images even if they exist and are up to date
-#   --no-app        do not build berth/hub:dev and berth/proxy:dev
+#   --no-app        do not build berth/hub:dev, berth/proxy:dev and berth/docker-guard:dev
 #   --no-env        do not write the project's .env
 #   --no-host-ca    do not trust the host's locally added CAs in build stages
 #   --verbose, -v   stream docker build output (it always goes to images/.cache/logs/)
 #   --help, -h      this text
 #
 # Third-party images (base, node, postgres, caddy, singleuser, openldap, oidc-demo, pytools) are skipped when present and built from
-# the current images/<name>/ files; hub and proxy are always rebuilt (the layer cache makes that cheap).
+# the current images/<name>/ files; hub, proxy and docker-guard are always rebuilt (the layer cache makes that cheap).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +38,8 @@ IMG_OIDC_DEMO=berth/oidc-demo:dev
 IMG_PYTOOLS=berth/pytools:6.1
 IMG_HUB=berth/hub:dev
 IMG_PROXY=berth/proxy:dev
-ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools hub proxy)
+IMG_DOCKER_GUARD=berth/docker-guard:dev
+ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools hub proxy docker-guard)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
 WANT=()
@@ -53,8 +55,8 @@ while [ $# -gt 0 ]; do
     --verbose|-v) VERBOSE=1 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-    app) WANT+=(hub proxy) ;;
-    base|node|postgres|caddy|singleuser|openldap|oidc-demo|pytools|hub|proxy) WANT+=("$1") ;;
+    app) WANT+=(hub proxy docker-guard) ;;
+    base|node|postgres|caddy|singleuser|openldap|oidc-demo|pytools|hub|proxy|docker-guard) WANT+=("$1") ;;
     *) echo "unknown image: $1 (expected one of: ${ALL_NAMES[*]} app)" >&2; exit 2 ;;
   esac
   shift
@@ -408,6 +410,7 @@ wanted pytools && build_pytools
 if [ "$NO_APP" = 0 ]; then
   wanted hub && build_app hub "$IMG_HUB"
   wanted proxy && build_app proxy "$IMG_PROXY"
+  wanted docker-guard && build_app docker-guard "$IMG_DOCKER_GUARD"
 fi
 
 log "summary"

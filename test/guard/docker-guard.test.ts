@@ -4,13 +4,8 @@
  * no trace in Docker: no container, no volume, no create event.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Dockerode from 'dockerode';
-import { createLogger } from '../../services/docker-guard/src/log.ts';
-import { type GuardServer, startGuard } from '../../services/docker-guard/src/server.ts';
 import { DockerSpawner } from '../../services/hub/src/spawner/docker/docker-spawner.ts';
 import { spawnerConformance } from '../../services/hub/src/spawner/spawner.conformance.ts';
 import type { SpawnerState, SpawnRequest } from '../../services/hub/src/spawner/spawner.ts';
@@ -26,15 +21,15 @@ import {
   testNamespace,
 } from '../../services/hub/src/spawner/testing/docker-test-env.ts';
 import { runOk } from '../support/exec.ts';
+import { startTestGuard, type TestGuard } from '../support/guard.ts';
 
 const docker = new Dockerode();
 const skip = await dockerUnavailable(docker);
 const ns = testNamespace();
 const SERVER_POOL = '10.216.0.0/16';
 const EGRESS_POOL = '10.217.0.0/16';
-let guard: GuardServer;
+let guard: TestGuard;
 let guarded: Dockerode;
-let dir: string;
 let peerId = '';
 /** What the spawner sent for container create, as it reached the guard. */
 const sent: Dockerode.ContainerCreateOptions[] = [];
@@ -75,26 +70,8 @@ before(async () => {
   if (skip) return;
   await buildTestImages(docker);
   await createNetwork(docker, ns);
-  dir = await mkdtemp(join(tmpdir(), 'berth-guard-'));
-  guard = await startGuard(
-    {
-      listen: join(dir, 'docker.sock'),
-      dockerSocket: '/var/run/docker.sock',
-      deploymentId: ns.deploymentId,
-      prefix: ns.prefix,
-      imageRepositories: ['berth-test/sleeper', 'berth-test/exit3'],
-      dataVolumes: [],
-      usersNetwork: ns.network,
-      serverSubnetPool: SERVER_POOL,
-      egressSubnetPool: EGRESS_POOL,
-      composeProject: ns.run,
-      peerServices: ['hub'],
-      socketMode: 0o600,
-      logLevel: 'silent',
-    },
-    createLogger('silent'),
-  );
-  guarded = new Dockerode({ socketPath: guard.socketPath });
+  guard = await startTestGuard(ns, { server: SERVER_POOL, egress: EGRESS_POOL });
+  guarded = guard.client;
   // The hub's stand-in: a Compose service `hub` of this run's project, which joins every server network.
   const peer = await docker.createContainer({
     name: `${ns.prefix}-peer`,
@@ -114,7 +91,6 @@ after(async () => {
   if (skip) return;
   await guard?.close();
   await cleanup(docker, ns);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 spawnerConformance(

@@ -20,7 +20,7 @@ const list = (v: string | undefined): string[] =>
 
 export function firewallConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FirewallConfig {
   const dns =
-    env.BERTH_EGRESS_DNS !== undefined
+    env.BERTH_EGRESS_DNS
       ? list(env.BERTH_EGRESS_DNS)
       : nameservers(readFileSync('/etc/resolv.conf', 'utf8')).filter((a) => !a.startsWith('127.'));
   return {
