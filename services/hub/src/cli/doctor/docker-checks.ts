@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { type Finding, fail, pass, warn } from './report.ts';
 
 type Inspect = Dockerode.ContainerInspectInfo;
+
+const ICC = 'com.docker.network.bridge.enable_icc';
 
 export interface DeploymentView {
   /** The hub's own container, when the doctor runs inside it. */
@@ -15,7 +19,10 @@ export interface DeploymentView {
   readonly networks: ReadonlyMap<string, Dockerode.NetworkInspectInfo>;
 }
 
-/** What the doctor sees of the deployment through the Docker API; undefined parts when it cannot ask. */
+/**
+ * What the doctor sees of the deployment through the Docker API. Behind the Docker API guard the hub sees only
+ * its user servers and their networks: the compose services stay invisible, and the checks say so.
+ */
 export async function viewDeployment(docker: Dockerode, deploymentId: string): Promise<DeploymentView> {
   const self = await docker
     .getContainer(hostname())
@@ -24,13 +31,16 @@ export async function viewDeployment(docker: Dockerode, deploymentId: string): P
   const project = self?.Config.Labels?.['com.docker.compose.project'];
   const services = new Map<string, Inspect>();
   if (project) {
-    const list = await docker.listContainers({
-      filters: { label: [`com.docker.compose.project=${project}`] },
-    });
+    const list = await docker
+      .listContainers({ filters: { label: [`com.docker.compose.project=${project}`] } })
+      .catch(() => []);
     for (const c of list) {
-      const info = await docker.getContainer(c.Id).inspect();
-      const svc = info.Config.Labels?.['com.docker.compose.service'];
-      if (svc) services.set(svc, info);
+      const info = await docker
+        .getContainer(c.Id)
+        .inspect()
+        .catch(() => undefined);
+      const svc = info?.Config.Labels?.['com.docker.compose.service'];
+      if (info && svc) services.set(svc, info);
     }
   }
   const users = await docker.listContainers({ filters: { label: [`org.berth.deployment=${deploymentId}`] } });
@@ -75,48 +85,59 @@ const published = (c: Inspect): string[] =>
     .filter(([, b]) => (b ?? []).some((x) => x.HostPort))
     .map(([p]) => p);
 
-/** TLS at the edge, the HTTP→HTTPS redirect and HSTS, from the TLS proxy's container and its Caddyfile. */
+/**
+ * TLS at the edge, the HTTP→HTTPS redirect and HSTS: from the caddy container and its Caddyfile when the hub can
+ * see it, else from the Caddyfile the deployment also mounts into the hub (`./config`, read-only).
+ */
 export async function edgeChecks(
   docker: Dockerode,
   v: DeploymentView,
   publicUrl: string,
+  caddyfiles: readonly string[],
 ): Promise<Finding[]> {
   const out: Finding[] = [];
-  const https = publicUrl.startsWith('https://');
   out.push(
-    https
+    publicUrl.startsWith('https://')
       ? pass('edge.public-url', `public URL ${publicUrl} is https`)
       : fail('edge.public-url', `public URL ${publicUrl} is not https`),
   );
   const caddy = v.services.get('caddy');
-  if (!caddy) {
-    const why = v.self ? 'no caddy service in this compose project' : 'not running in the compose deployment';
-    out.push(warn('edge.tls', `${why}: check that a TLS proxy terminates HTTPS in front of the proxy`));
-    out.push(warn('edge.hsts', `${why}: check that it sends Strict-Transport-Security`));
-    return out;
+  let file: string | undefined;
+  let source = '';
+  if (caddy) {
+    file = await readContainerFile(docker, caddy.Id, '/etc/caddy/Caddyfile').catch(() => undefined);
+    source = "caddy's /etc/caddy/Caddyfile";
   }
-  const ports = published(caddy);
-  let file = '';
-  try {
-    file = await readContainerFile(docker, caddy.Id, '/etc/caddy/Caddyfile');
-  } catch (e) {
-    out.push(warn('edge.tls', `cannot read caddy's Caddyfile: ${(e as Error).message}`));
+  for (const path of caddyfiles) {
+    if (file !== undefined) break;
+    try {
+      file = readFileSync(path, 'utf8');
+      source = path;
+    } catch {}
+  }
+  if (file === undefined) {
+    out.push(warn('edge.tls', 'no Caddyfile visible from here: check that a TLS proxy terminates HTTPS'));
+    out.push(
+      warn('edge.http-redirect', 'no Caddyfile visible from here: check that HTTP redirects to HTTPS'),
+    );
+    out.push(warn('edge.hsts', 'no Caddyfile visible from here: check that the edge sends HSTS'));
     return out;
   }
   const noAuto = /auto_https\s+(off|disable_redirects)/.test(file);
-  const protocols = /protocols\s+tls1\.([23])/.exec(file);
-  const running = caddy.State.Running;
-  if (!running) out.push(fail('edge.tls', 'the caddy container is not running'));
-  else if (!ports.includes('443/tcp')) out.push(fail('edge.tls', 'caddy publishes no port 443'));
-  else if (protocols && Number(protocols[1]) < 2) out.push(fail('edge.tls', 'TLS older than 1.2 is allowed'));
-  else
-    out.push(
-      pass('edge.tls', `caddy terminates TLS on ${ports.join(', ')}, TLS 1.2+ (Mozilla intermediate)`),
-    );
-  if (noAuto)
-    out.push(fail('edge.http-redirect', 'auto_https is off: plain HTTP is not redirected to HTTPS'));
-  else if (ports.includes('80/tcp')) out.push(pass('edge.http-redirect', 'port 80 only redirects to HTTPS'));
-  else out.push(pass('edge.http-redirect', 'no plain-HTTP port is published'));
+  const protocols = /protocols\s+tls1\.([0-3])/.exec(file);
+  const plainSite = /^\s*http:\/\//m.test(file);
+  const ports = caddy ? published(caddy) : undefined;
+  if (caddy && !caddy.State.Running) out.push(fail('edge.tls', 'the caddy container is not running'));
+  else if (ports && !ports.includes('443/tcp')) out.push(fail('edge.tls', 'caddy publishes no port 443'));
+  else if (protocols && Number(protocols[1]) < 2) {
+    out.push(fail('edge.tls', `TLS older than 1.2 is allowed (${source})`));
+  } else if (plainSite) out.push(fail('edge.tls', `a site is served over plain http:// (${source})`));
+  else {
+    const where = ports ? `on ${ports.join(', ')}` : `(${source}; caddy itself is not visible from here)`;
+    out.push(pass('edge.tls', `caddy terminates TLS ${where}, TLS 1.2+ only`));
+  }
+  if (noAuto) out.push(fail('edge.http-redirect', `auto_https is off: HTTP is not redirected (${source})`));
+  else out.push(pass('edge.http-redirect', 'plain HTTP only redirects to HTTPS (Caddy automatic HTTPS)'));
   const hsts = /Strict-Transport-Security\s+"?max-age=(\d+)/i.exec(file);
   if (!hsts) out.push(fail('edge.hsts', 'the Caddyfile sets no Strict-Transport-Security header'));
   else if (Number(hsts[1]) < 15_552_000)
@@ -130,7 +151,10 @@ export function networkChecks(v: DeploymentView, isolation: string): Finding[] {
   const out: Finding[] = [];
   if (v.services.size === 0) {
     out.push(
-      warn('network.published-ports', 'not running in the compose deployment: cannot see its containers'),
+      warn(
+        'network.published-ports',
+        'the compose services are not visible from the hub (behind the Docker API guard it sees only user servers): `docker compose ps` on the host lists what is published',
+      ),
     );
   } else {
     const exposed = [...v.services.entries()]
@@ -169,8 +193,16 @@ export function networkChecks(v: DeploymentView, isolation: string): Finding[] {
     );
   }
   const leaky: string[] = [];
+  // A profile may allow egress: its servers also join the deployment's egress network, a bridge with a route out
+  // on which servers cannot reach each other (ICC off). Any other route out is a leak.
+  const egress = (n: string) => {
+    const info = v.networks.get(n);
+    return info?.Labels?.['org.berth.egress'] !== undefined && info.Options?.[ICC] === 'false';
+  };
+  let withEgress = 0;
   for (const u of v.userServers) {
-    const nets = Object.keys(u.NetworkSettings.Networks ?? {});
+    const nets = Object.keys(u.NetworkSettings.Networks ?? {}).filter((n) => !egress(n));
+    if (nets.length < Object.keys(u.NetworkSettings.Networks ?? {}).length) withEgress++;
     const ext = nets.filter((n) => v.networks.get(n)?.Internal !== true);
     if (ext.length > 0) leaky.push(`${u.Name.slice(1)} on ${ext.join(', ')}`);
     if (isolation === 'per-server') {
@@ -190,7 +222,7 @@ export function networkChecks(v: DeploymentView, isolation: string): Finding[] {
     out.push(
       pass(
         'network.server-isolation',
-        `${v.userServers.length} running server(s), each on its own internal network`,
+        `${v.userServers.length} running server(s), each on its own internal network${withEgress ? ` (${withEgress} with its profile's egress, ICC off)` : ''}`,
       ),
     );
   }
@@ -249,38 +281,74 @@ export function containerChecks(v: DeploymentView, secrets: readonly string[]): 
   ];
 }
 
-/** How the hub reaches Docker: the most dangerous privilege in the system. */
-export function dockerAccessCheck(v: DeploymentView, dockerHost: string | undefined): Finding {
-  if (dockerHost && /^(tcp|https?):/.test(dockerHost)) {
-    return pass('docker.access', `the hub reaches Docker through ${dockerHost} (a filtering socket proxy)`);
+/**
+ * How the hub reaches Docker, the most dangerous privilege in the system, tried live: a call the spawner never
+ * makes (GET /info) must be refused.
+ */
+export async function dockerAccessCheck(docker: Dockerode, dockerHost: string | undefined): Promise<Finding> {
+  const via = dockerHost ?? 'unix:///var/run/docker.sock';
+  try {
+    await docker.info();
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 403) {
+      return pass(
+        'docker.access',
+        `the hub reaches Docker only through a guard (${via}): GET /info is refused`,
+      );
+    }
+    return warn('docker.access', `cannot ask Docker through ${via}: ${(e as Error).message}`);
   }
-  const sock = (v.self?.Mounts ?? []).find((m) => m.Destination === '/var/run/docker.sock');
-  if (sock) {
-    return warn(
-      'docker.access',
-      'the hub holds the raw Docker socket: full control of the engine (docs/security.md lists what it uses; a filtering socket proxy would narrow it)',
-    );
-  }
-  return pass('docker.access', 'no Docker socket is mounted into the hub container');
+  return warn(
+    'docker.access',
+    `the hub has the whole Docker API through ${via} (GET /info answered): full control of the engine`,
+  );
 }
 
-/** The hub's own environment carries no secret values (they come from files). */
-export function hubEnvCheck(v: DeploymentView): Finding {
-  if (!v.self) return warn('secrets.hub-env', 'not running in a container: cannot see the hub environment');
-  const env = v.self.Config.Env ?? [];
-  const direct = env
-    .map((e) => e.slice(0, e.indexOf('=')))
-    .filter((k) =>
-      [
-        'CONFIGPROXY_AUTH_TOKEN',
-        'BERTH_DB_PASSWORD',
-        'BERTH_COOKIE_SECRET',
-        'BERTH_OIDC_CLIENT_SECRET',
-      ].includes(k),
-    );
-  const url = env.find((e) => e.startsWith('BERTH_DATABASE_URL='));
-  if (url && /:\/\/[^/:@]+:[^/@]+@/.test(url)) direct.push('BERTH_DATABASE_URL (with a password)');
+const PUBLIC_PROBES: readonly (readonly [string, number])[] = [
+  ['1.1.1.1', 443],
+  ['8.8.8.8', 53],
+];
+
+/** The hub's own networks reach nothing outside (they are `internal`): tried live. */
+export async function egressCheck(targets = PUBLIC_PROBES): Promise<Finding> {
+  const reached: string[] = [];
+  await Promise.all(
+    targets.map(
+      ([host, port]) =>
+        new Promise<void>((resolve) => {
+          const sock = connect({ host, port, timeout: 1500 });
+          const done = (ok: boolean) => {
+            if (ok) reached.push(`${host}:${port}`);
+            sock.destroy();
+            resolve();
+          };
+          sock.once('connect', () => done(true));
+          sock.once('timeout', () => done(false));
+          sock.once('error', () => done(false));
+        }),
+    ),
+  );
+  const tried = targets.map(([h, p]) => `${h}:${p}`).join(', ');
+  return reached.length > 0
+    ? fail(
+        'network.hub-egress',
+        `the hub reaches the internet (${reached.join(', ')}): its networks are not internal`,
+      )
+    : pass('network.hub-egress', `the hub reaches no public address (tried ${tried})`);
+}
+
+/** The hub's own environment (the doctor runs with it) carries no secret values: they come from files. */
+export function hubEnvCheck(env: NodeJS.ProcessEnv): Finding {
+  const direct = [
+    'CONFIGPROXY_AUTH_TOKEN',
+    'BERTH_DB_PASSWORD',
+    'BERTH_COOKIE_SECRET',
+    'BERTH_OIDC_CLIENT_SECRET',
+  ].filter((k) => env[k]);
+  if (env.BERTH_DATABASE_URL && /:\/\/[^/:@]+:[^/@]+@/.test(env.BERTH_DATABASE_URL)) {
+    direct.push('BERTH_DATABASE_URL (with a password)');
+  }
   return direct.length > 0
     ? warn('secrets.hub-env', `secrets passed as environment variables: ${direct.join(', ')}; use *_FILE`)
-    : pass('secrets.hub-env', 'no secret is passed in the hub container environment (all from files)');
+    : pass('secrets.hub-env', 'no secret is passed in the hub environment (all from *_FILE files)');
 }

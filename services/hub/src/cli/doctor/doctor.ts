@@ -7,6 +7,7 @@ import {
   type DeploymentView,
   dockerAccessCheck,
   edgeChecks,
+  egressCheck,
   hubEnvCheck,
   networkChecks,
   viewDeployment,
@@ -14,6 +15,9 @@ import {
 import { secretFile } from './file-checks.ts';
 import { configChecks, databaseChecks, liveChecks } from './hub-checks.ts';
 import { type Finding, fail, warn } from './report.ts';
+
+/** Where the compose deployment mounts its Caddyfile into the hub too (./config, read-only). */
+const CADDYFILES = ['/etc/berth/config/Caddyfile'];
 
 const readSecret = (path: string | undefined): string | undefined => {
   try {
@@ -42,13 +46,13 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<F
   } catch (e) {
     out.push(warn('docker.view', `cannot inspect the deployment through Docker: ${(e as Error).message}`));
   }
-  if (view) out.push(...(await edgeChecks(docker, view, config.publicUrl)));
+  if (view) out.push(...(await edgeChecks(docker, view, config.publicUrl, CADDYFILES)));
   out.push(
     secretFile('secrets.cookie-secret', config.secrets.cookieSecretFile, 'cookie secret', /^[0-9a-f]{64}$/),
     secretFile('secrets.proxy-token', env.CONFIGPROXY_AUTH_TOKEN_FILE, 'proxy API token'),
     secretFile('secrets.db-password', env.BERTH_DB_PASSWORD_FILE, 'database password'),
   );
-  if (view) out.push(hubEnvCheck(view));
+  out.push(hubEnvCheck(env));
   const db = createDatabase(config.database.url, 1);
   try {
     out.push(...(await databaseChecks(db)));
@@ -67,9 +71,13 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<F
       readSecret(env.BERTH_DB_PASSWORD_FILE),
     ].filter((s): s is string => Boolean(s));
     out.push(...containerChecks(view, secrets));
-    out.push(dockerAccessCheck(view, env.DOCKER_HOST));
   }
-  const scheme = (config as { internalTls?: { enabled?: boolean } }).internalTls?.enabled ? 'https' : 'http';
-  out.push(...(await liveChecks(`${scheme}://127.0.0.1:${config.bind.port}`)));
+  out.push(await dockerAccessCheck(docker, env.DOCKER_HOST));
+  out.push(await egressCheck());
+  const tls = (config as { internalTls?: { enabled?: boolean; dir?: string } }).internalTls;
+  const scheme = tls?.enabled ? 'https' : 'http';
+  out.push(
+    ...(await liveChecks(`${scheme}://127.0.0.1:${config.bind.port}`, tls?.enabled ? tls.dir : undefined)),
+  );
   return out;
 }

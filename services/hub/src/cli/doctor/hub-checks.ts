@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ROLE_SCOPES } from '../../authz/scopes.ts';
@@ -95,15 +96,24 @@ export function configChecks(config: Config, running: { image?: string | undefin
   );
   const tls = c.internalTls;
   if (tls?.enabled) {
-    const ca = tls.dir ? `${tls.dir}/ca.crt` : undefined;
-    out.push(
-      ca && !existsSync(ca)
-        ? warn('tls.internal', `internal TLS is on but ${ca} is not visible here`)
-        : pass(
-            'tls.internal',
-            'internal TLS is on: proxy, hub and servers talk TLS with client certificates',
-          ),
-    );
+    const cert = tls.dir ? `${tls.dir}/hub.crt` : '';
+    let detail: Finding;
+    try {
+      const x = new X509Certificate(readFileSync(cert));
+      const days = Math.floor((Date.parse(x.validTo) - Date.now()) / 86_400_000);
+      detail =
+        days < 0
+          ? fail('tls.internal', `the hub's certificate ${cert} expired on ${x.validTo}`)
+          : days < 14
+            ? warn('tls.internal', `the hub's certificate ${cert} expires in ${days} days (${x.validTo})`)
+            : pass(
+                'tls.internal',
+                `internal TLS on: mutual TLS between proxy, hub and servers; hub certificate valid ${days} more days`,
+              );
+    } catch (e) {
+      detail = fail('tls.internal', `internal TLS is on but ${cert} cannot be read: ${(e as Error).message}`);
+    }
+    out.push(detail);
   } else {
     out.push(
       warn('tls.internal', 'internal TLS is off: hops behind the edge are plain HTTP on internal networks'),
@@ -112,16 +122,26 @@ export function configChecks(config: Config, running: { image?: string | undefin
   return out;
 }
 
-/** Ask the running hub: it must refuse a token in the URL. */
-export async function liveChecks(hubUrl: string): Promise<Finding[]> {
+/** Ask the running hub: it must refuse a token in the URL. With internal TLS it presents its own certificate. */
+export async function liveChecks(hubUrl: string, tlsDir?: string): Promise<Finding[]> {
+  const read = (f: string) => readFileSync(`${tlsDir}/${f}`);
+  let dispatcher: Agent;
   try {
-    // The probe sends no secret, so the hub's own certificate need not be verified here.
-    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    dispatcher = new Agent({
+      connect: tlsDir
+        ? { ca: read('hub-ca.crt'), cert: read('hub.crt'), key: read('hub.key'), servername: 'hub' }
+        : {},
+    });
+  } catch (e) {
+    return [
+      warn('tokens.not-in-url', `cannot read the hub's TLS files in ${tlsDir}: ${(e as Error).message}`),
+    ];
+  }
+  try {
     const res = await undiciFetch(`${hubUrl}/hub/api/user?token=doctor-probe`, {
       signal: AbortSignal.timeout(5000),
       dispatcher,
     });
-    await dispatcher.close();
     return [
       res.status === 400
         ? pass('tokens.not-in-url', 'the hub refuses ?token= (400)')
@@ -129,5 +149,7 @@ export async function liveChecks(hubUrl: string): Promise<Finding[]> {
     ];
   } catch (e) {
     return [warn('tokens.not-in-url', `cannot ask the hub at ${hubUrl}: ${(e as Error).message}`)];
+  } finally {
+    await dispatcher.close();
   }
 }
