@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Dockerode from 'dockerode';
+import { pack } from 'tar-stream';
 import { DockerSpawner } from '../../services/hub/src/spawner/docker/docker-spawner.ts';
 import { spawnerConformance } from '../../services/hub/src/spawner/spawner.conformance.ts';
 import type { SpawnerState, SpawnRequest } from '../../services/hub/src/spawner/spawner.ts';
@@ -104,6 +105,20 @@ spawnerConformance(
     abortDelaysMs: [0, 50],
   },
 );
+
+/** A tar with one file, as the TLS and archive helpers send. */
+async function tarOf(name: string, text: string): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
+  p.entry({ name, mode: 0o644 }, text);
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
 
 /** The error dockerode raises for a refused call: status and the guard's JSON message. */
 async function refusal(p: Promise<unknown>): Promise<{ statusCode: number; message: string }> {
@@ -275,6 +290,48 @@ describe('what a compromised hub tries through the guard', { skip, timeout: 300_
     }
   });
 
+  test('a never-started helper carries files to and from Berth volumes only, and never starts', async () => {
+    const labels = { 'org.berth.managed': 'true', 'org.berth.deployment': ns.deploymentId };
+    const volume = `${ns.prefix}-helpervol`;
+    await guarded.createVolume({ Name: volume, Labels: labels });
+    const helper = await guarded.createContainer({
+      name: `${ns.prefix}-helper`,
+      Image: testImageId('sleeper'),
+      User: '1000:100',
+      Labels: labels,
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: 'none',
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        Mounts: [{ Type: 'volume', Source: volume, Target: '/files', ReadOnly: false }],
+      },
+    });
+    try {
+      const tar = await tarOf('hello.txt', 'hello\n');
+      await helper.putArchive(tar, { path: '/files' });
+      const back = (await helper.getArchive({
+        path: '/files/hello.txt',
+      })) as unknown as NodeJS.ReadableStream;
+      let got = '';
+      for await (const c of back) got += c.toString();
+      assert.match(got, /hello/, 'the file came back out of the volume');
+      for (const path of ['/etc', '/files/../etc', '/']) {
+        const r = await refusal(helper.putArchive(tar, { path }));
+        assert.equal(r.statusCode, 403, `${path}: ${r.message}`);
+      }
+      assert.equal((await refusal(helper.getArchive({ path: '/etc/passwd' }))).statusCode, 403);
+      const start = await refusal(helper.start());
+      assert.equal(start.statusCode, 403);
+      assert.match(start.message, /limits/);
+      assert.equal((await docker.getContainer(helper.id).inspect()).State.Status, 'created');
+    } finally {
+      await helper.remove({ force: true });
+      await guarded.getVolume(volume).remove();
+    }
+  });
+
   test('refuses exec in a Berth container', async () => {
     const r = await refusal(guarded.getContainer(String(server.containerId)).exec({ Cmd: ['id'] }));
     assert.equal(r.statusCode, 403);
@@ -369,8 +426,8 @@ describe('what a compromised hub tries through the guard', { skip, timeout: 300_
       'event=create',
     ]);
     assert.doesNotMatch(ev.stdout, new RegExp(`${ns.prefix}-evil`), ev.stdout);
-    // Only the volume the test itself made for the mount attack may show up.
-    const mine = ev.stdout.split('\n').filter((l) => l.includes(ns.prefix) && !l.includes('-notours'));
+    // Only what the tests made on purpose may show up: the foreign volume, and the helper and its volume.
+    const mine = ev.stdout.split('\n').filter((l) => l.includes(ns.prefix) && !/-notours|-helper/.test(l));
     assert.deepEqual(mine, [], 'no container, volume or network of this run was created by the attacks');
   });
 });

@@ -157,6 +157,14 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       return { allow: true, body: Buffer.from(JSON.stringify(body)) };
     }
 
+    case 'volume.list': {
+      const labels = labelFilters(p.query.get('filters'));
+      const ours =
+        labels?.includes(`${LABEL_MANAGED}=true`) &&
+        labels.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`);
+      return ours ? ALLOW : deny("only this deployment's volumes may be listed");
+    }
+
     case 'container.list': {
       const labels = labelFilters(p.query.get('filters'));
       if (!labels) return deny('listing needs a label filter');
@@ -182,9 +190,10 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       const c = await inspect<ContainerInspect>(ctx, `/containers/${op.id}/json`, `container: ${op.id}`);
       if (!isOurs(labelsOf(c), config.deploymentId))
         return deny(`container ${op.id} is not this deployment's`);
-      // Helpers were created without limits on the promise that they never run.
-      if (op.kind === 'container.action' && op.action === 'start' && c.HostConfig?.NetworkMode === 'none') {
-        return deny('a container without a network (a file-delivery helper) is never started');
+      // Helpers (no network) may be created without limits, on the promise that they never run: nothing
+      // starts without the limits, whoever created it.
+      if (op.kind === 'container.action' && op.action === 'start' && !hasLimits(c)) {
+        return deny('a container without memory, CPU and pids limits is never started');
       }
       return ALLOW;
     }
@@ -194,7 +203,7 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       if (!isOurs(labelsOf(c), config.deploymentId))
         return deny(`container ${op.id} is not this deployment's`);
       if (c.State?.Status !== 'created' || !(c.State.StartedAt ?? '').startsWith('0001-')) {
-        return deny('files may only be put into a container that has never started');
+        return deny('files may only be copied to or from a container that has never started');
       }
       const path = p.query.get('path') ?? '';
       if (!path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '.')) {
@@ -202,13 +211,13 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       }
       const norm = posix.normalize(path);
       for (const m of c.Mounts ?? []) {
-        if (m.Type !== 'volume' || !m.Name || !m.Destination || m.RW === false) continue;
+        if (m.Type !== 'volume' || !m.Name || !m.Destination || (op.write && m.RW === false)) continue;
         const inside = norm === m.Destination || norm.startsWith(`${m.Destination.replace(/\/$/, '')}/`);
         if (!inside) continue;
         const vol = await inspect<LabelledInspect>(ctx, `/volumes/${enc(m.Name)}`, 'volume');
         if (isOurs(vol.Labels, config.deploymentId)) return ALLOW;
       }
-      return deny("files may only be put onto this deployment's volumes");
+      return deny("files may only be copied to or from this deployment's volumes");
     }
 
     case 'volume.create': {
@@ -286,6 +295,17 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
         : deny(`network ${op.id} is not this deployment's`);
     }
   }
+}
+
+function hasLimits(c: ContainerInspect): boolean {
+  const h = c.HostConfig;
+  const pos = (n: number | null | undefined) => typeof n === 'number' && n > 0;
+  return (
+    pos(h?.Memory) &&
+    h?.MemorySwap === h?.Memory &&
+    pos(h?.PidsLimit) &&
+    (pos(h?.NanoCpus) || (pos(h?.CpuQuota) && pos(h?.CpuPeriod)))
+  );
 }
 
 /**

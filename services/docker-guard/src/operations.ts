@@ -15,8 +15,9 @@ export type Operation =
   | { readonly kind: 'container.action'; readonly id: string; readonly action: ContainerAction }
   | { readonly kind: 'container.logs'; readonly id: string }
   | { readonly kind: 'container.remove'; readonly id: string }
-  | { readonly kind: 'container.archive'; readonly id: string }
+  | { readonly kind: 'container.archive'; readonly id: string; readonly write: boolean }
   | { readonly kind: 'volume.create' }
+  | { readonly kind: 'volume.list' }
   | { readonly kind: 'volume.inspect'; readonly name: string }
   | { readonly kind: 'volume.remove'; readonly name: string }
   | { readonly kind: 'network.create' }
@@ -70,6 +71,7 @@ const PARAMS: Partial<Record<Operation['kind'] | `container.action.${ContainerAc
     'container.logs': ['stdout', 'stderr', 'tail', 'follow', 'timestamps', 'since', 'until'],
     'container.remove': ['force', 'v'],
     'container.archive': ['path', 'noOverwriteDirNonDir', 'copyUIDGID'],
+    'volume.list': ['filters'],
     'container.action.stop': ['t'],
     'container.action.kill': ['signal'],
     'container.action.wait': ['condition'],
@@ -111,7 +113,8 @@ function route(method: string, path: string): Operation | undefined {
     if (p.length !== 3 || d !== undefined) return undefined;
     if (c === 'json' && method === 'GET') return { kind: 'container.inspect', id };
     if (c === 'logs' && method === 'GET') return { kind: 'container.logs', id };
-    if (c === 'archive' && method === 'PUT') return { kind: 'container.archive', id };
+    if (c === 'archive' && method === 'PUT') return { kind: 'container.archive', id, write: true };
+    if (c === 'archive' && method === 'GET') return { kind: 'container.archive', id, write: false };
     if ((c === 'start' || c === 'stop' || c === 'kill' || c === 'wait') && method === 'POST') {
       return { kind: 'container.action', id, action: c };
     }
@@ -120,6 +123,7 @@ function route(method: string, path: string): Operation | undefined {
 
   if (a === 'volumes') {
     if (p.length === 2 && b === 'create' && method === 'POST') return { kind: 'volume.create' };
+    if (p.length === 1 && method === 'GET') return { kind: 'volume.list' };
     const name = seg(b);
     if (!name || p.length !== 2) return undefined;
     if (method === 'GET') return { kind: 'volume.inspect', name };

@@ -247,6 +247,16 @@ describe('container create policy', () => {
       helper(b);
       b.NetworkDisabled = false;
     }, /NetworkDisabled/);
+    // A helper names only the deployment; a server must name its user and server too.
+    const bare = check((b) => {
+      helper(b);
+      b.Labels = {
+        'org.berth.managed': 'true',
+        'org.berth.deployment': 'dep',
+        'org.berth.role': 'archive-helper',
+      };
+    });
+    assert.ok(bare.ok, bare.ok ? '' : bare.reason);
     refused((b) => {
       helper(b);
       b.HostConfig.Privileged = true;

@@ -189,12 +189,13 @@ function isGpuRequest(r: unknown): boolean {
   return (r.Driver === 'nvidia' || (r.Driver ?? '') === '') && gpu;
 }
 
-function checkLabels(labels: unknown, ctx: PolicyContext): string | undefined {
+/** Servers also name their user and server; helpers (no network) need only the deployment's labels. */
+function checkLabels(labels: unknown, ctx: PolicyContext, server: boolean): string | undefined {
   if (!isObject(labels)) return 'the Berth labels are missing';
   if (!isOurs(labels as Record<string, string>, ctx.deploymentId)) {
     return `labels must mark the container as this deployment's (org.berth.deployment=${ctx.deploymentId})`;
   }
-  if (typeof labels[LABEL_USER] !== 'string' || typeof labels[LABEL_SERVER] !== 'string') {
+  if (server && (typeof labels[LABEL_USER] !== 'string' || typeof labels[LABEL_SERVER] !== 'string')) {
     return 'the org.berth.user and org.berth.server labels are missing';
   }
   return undefined;
@@ -276,7 +277,8 @@ export function checkContainerCreate(
   if (!n.startsWith(`${ctx.prefix}-`) || !VOLUME_NAME.test(n)) {
     return refuse(`the container name must start with ${ctx.prefix}-`);
   }
-  const labelErr = checkLabels(body.Labels, ctx);
+  const helperLabels = isObject(body.HostConfig) && body.HostConfig.NetworkMode === 'none';
+  const labelErr = checkLabels(body.Labels, ctx, !helperLabels);
   if (labelErr) return refuse(labelErr);
   if (!isNonRootUser(body.User)) return refuse('User must be a numeric uid:gid, neither 0 (no root)');
   if (!isEmpty(body.Volumes)) return refuse('anonymous volumes are refused');

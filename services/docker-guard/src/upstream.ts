@@ -43,7 +43,15 @@ export interface ContainerInspect {
   readonly Id: string;
   readonly Config?: { readonly Labels?: Record<string, string> | null };
   readonly State?: { readonly Status?: string; readonly StartedAt?: string };
-  readonly HostConfig?: { readonly NetworkMode?: string };
+  readonly HostConfig?: {
+    readonly NetworkMode?: string;
+    readonly Memory?: number;
+    readonly MemorySwap?: number;
+    readonly NanoCpus?: number;
+    readonly CpuQuota?: number;
+    readonly CpuPeriod?: number;
+    readonly PidsLimit?: number | null;
+  };
   readonly Mounts?: readonly {
     readonly Type?: string;
     readonly Name?: string;
