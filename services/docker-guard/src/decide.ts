@@ -12,7 +12,6 @@ import {
   isOurs,
   LABEL_DEPLOYMENT,
   LABEL_EGRESS,
-  LABEL_MANAGED,
   type Labels,
 } from './labels.ts';
 import type { Operation, ParsedRequest } from './operations.ts';
@@ -159,18 +158,15 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
 
     case 'volume.list': {
       const labels = labelFilters(p.query.get('filters'));
-      const ours =
-        labels?.includes(`${LABEL_MANAGED}=true`) &&
-        labels.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`);
+      // Docker ANDs label filters: with this one, the answer holds only this deployment's volumes.
+      const ours = labels?.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`);
       return ours ? ALLOW : deny("only this deployment's volumes may be listed");
     }
 
     case 'container.list': {
       const labels = labelFilters(p.query.get('filters'));
       if (!labels) return deny('listing needs a label filter');
-      const ours =
-        labels.includes(`${LABEL_MANAGED}=true`) &&
-        labels.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`);
+      const ours = labels.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`);
       const peers =
         ctx.composeProject !== undefined &&
         labels.includes(`${COMPOSE_PROJECT}=${ctx.composeProject}`) &&
