@@ -14,6 +14,7 @@
  * machine, so compare the ratios of one run, not absolute numbers across runs.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { type Hub, seedUsers, startBerth, startJupyterHub } from './hubs.ts';
@@ -93,7 +94,19 @@ function report(title: string, r: Record<string, Load>) {
 line(
   `Berth hub API vs JupyterHub 6.1: ${fmt(nUsers)} users, ${connections} connections, ${seconds} s x ${rounds} round(s)`,
 );
-const results: Record<string, unknown> = { short, users: nUsers, seconds, rounds, connections };
+const load0 = loadavg()[0] ?? 0;
+line(
+  `machine: ${availableParallelism()} CPUs, load average ${load0.toFixed(1)} at the start (other work skews every number)`,
+);
+const results: Record<string, unknown> = {
+  short,
+  users: nUsers,
+  seconds,
+  rounds,
+  connections,
+  cpus: availableParallelism(),
+  loadStart: load0,
+};
 const hubs: Hub[] = [];
 try {
   hubs.push(await startBerth());
@@ -130,6 +143,8 @@ try {
     rss,
     ratios: { user: meRatio, usersList: listRatio },
   });
+  results.loadEnd = loadavg()[0];
+  line(`load average ${(loadavg()[0] ?? 0).toFixed(1)} at the end`);
   if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
   line('done');
 } finally {
