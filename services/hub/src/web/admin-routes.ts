@@ -18,6 +18,7 @@ import {
   serversAdminPage,
   usersAdminPage,
 } from './admin-pages.ts';
+import { profilesAdminPage } from './admin-profiles.ts';
 import { searchUsers } from './admin-queries.ts';
 import { auditPage, usagePage } from './admin-reports.ts';
 import { requirePageLogin } from './page-auth.ts';
@@ -251,6 +252,27 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
           rows.map((x) => [x.key, x.server_hours, x.servers, r.from.toISOString(), r.to.toISOString()]),
         ),
       );
+  });
+
+  app.get('/hub/admin/profiles', async (req, reply) => {
+    const e = await enter(req, reply, '/hub/admin/profiles');
+    if (!e) return reply;
+    const versions = await ctx.profiles.list();
+    const probes = await ctx.profiles.probes([...new Set(versions.map((v) => v.spec.image))]);
+    const rows = versions
+      .map((v) => ({
+        version: v,
+        probe: probes.get(v.spec.image),
+        isDefault: v.name === ctx.profiles.defaultName,
+      }))
+      .sort(
+        (a, b) =>
+          Number(a.version.retired) - Number(b.version.retired) ||
+          a.version.name.localeCompare(b.version.name),
+      );
+    return reply
+      .type('text/html')
+      .send(profilesAdminPage(viewerOf(e.id), xsrf.token(req, reply), e.sections, rows));
   });
 
   app.get('/hub/admin/announcement', async (req, reply) => {

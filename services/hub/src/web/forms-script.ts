@@ -4,8 +4,9 @@
  * with the session cookie and the form's `_xsrf` token in the `X-XSRFToken` header, so every action goes
  * through the API's own scope checks. Field values become a JSON body:
  *
- * - `data-type="boolean"` (a checkbox's checked state, or the value "true"), `"integer"` (a number; empty is
- *   left out), `"list"` (checked boxes of that name, or a text split on commas/whitespace; an empty list is left out);
+ * - `data-type="boolean"` (a checkbox's checked state, or the value "true"), `"integer"` or `"number"` (empty
+ *   is left out), `"list"` (checked boxes of that name, or a text split on commas/whitespace; an empty list is left out unless
+ *   the field has `data-keep-empty`);
  * - `data-body="none"` sends no body;
  * - `data-url-field="name"` appends the field's value (URI-encoded) to the URL and leaves it out of the body.
  *
@@ -29,12 +30,14 @@ export const FORMS_JS = `'use strict';
   function bodyOf(form) {
     var body = {};
     var lists = {};
+    var keep = {};
     var skip = form.getAttribute('data-url-field');
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.name === '_xsrf' || el.name === skip || el.disabled) return;
       var type = el.getAttribute('data-type');
       if (type === 'list') {
         lists[el.name] = lists[el.name] || [];
+        if (el.hasAttribute('data-keep-empty')) keep[el.name] = true;
         if (el.type === 'checkbox') {
           if (el.checked) lists[el.name].push(el.value);
         } else {
@@ -46,8 +49,8 @@ export const FORMS_JS = `'use strict';
         body[el.name] = el.type === 'checkbox' ? el.checked : el.value === 'true';
         return;
       }
-      if (type === 'integer') {
-        if (el.value !== '') body[el.name] = parseInt(el.value, 10);
+      if (type === 'integer' || type === 'number') {
+        if (el.value !== '') body[el.name] = type === 'integer' ? parseInt(el.value, 10) : parseFloat(el.value);
         return;
       }
       if (el.type === 'checkbox' || el.type === 'radio') {
@@ -56,7 +59,7 @@ export const FORMS_JS = `'use strict';
       }
       if (el.value !== '' || el.hasAttribute('data-keep-empty')) body[el.name] = el.value;
     });
-    Object.keys(lists).forEach(function (k) { if (lists[k].length) body[k] = lists[k]; });
+    Object.keys(lists).forEach(function (k) { if (lists[k].length || keep[k]) body[k] = lists[k]; });
     return body;
   }
   function call(form) {

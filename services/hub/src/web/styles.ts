@@ -490,6 +490,42 @@ tfoot td {
   font-weight: 700;
   border-bottom: 0;
 }
+.small {
+  font-size: 0.8rem;
+}
+.probe {
+  font-weight: 600;
+}
+.probe-compatible {
+  color: #0a7a33;
+}
+.probe-pending {
+  color: #a15c00;
+}
+.probe-incompatible,
+.probe-failed {
+  color: #b3261e;
+}
+.badge-off {
+  background: #f0f2f6;
+  color: var(--muted);
+}
+tr.retired th,
+tr.retired td:not(.row-actions) {
+  opacity: 0.6;
+}
+.grid-fields {
+  display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
+  gap: 0 1rem;
+}
+details.edit[open] {
+  display: block;
+  min-width: 20rem;
+}
+details.edit form.confirm {
+  max-width: 32rem;
+}
 ul.members {
   list-style: none;
   margin: 0;
