@@ -9,7 +9,7 @@
  *
  *   node bench/spawn/run.ts            # 5 single spawns each, then 20 concurrent hub spawns vs 20 raw runs
  *   node bench/spawn/run.ts --short    # CI: 1 single spawn each, 3 concurrent
- *   options: --rounds N  --concurrent N  --json FILE
+ *   options: --rounds N  --concurrent N  --concurrent-rounds N  --json FILE
  *
  * The machine is shared, so compare the ratios of one run, not absolute numbers across runs.
  */
@@ -24,12 +24,14 @@ const { values: args } = parseArgs({
     short: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     concurrent: { type: 'string' },
+    'concurrent-rounds': { type: 'string' },
     json: { type: 'string' },
   },
 });
 const short = args.short === true;
 const rounds = Number(args.rounds ?? (short ? 1 : 5));
 const concurrent = Number(args.concurrent ?? (short ? 3 : 20));
+const concurrentRounds = Number(args['concurrent-rounds'] ?? (short ? 1 : 2));
 const READY_TIMEOUT_MS = 180_000;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
       BERTH_START_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
     },
   });
-  const results: Record<string, unknown> = { short, rounds, concurrent };
+  const results: Record<string, unknown> = { short, rounds, concurrent, concurrentRounds };
   try {
     const { token: adminToken } = await dh.addUser('bench-admin', true);
     const users = Array.from({ length: Math.max(rounds, concurrent) + 1 }, (_, i) => `u${i}`);
@@ -168,31 +170,60 @@ async function main(): Promise<void> {
     );
     console.log(`ratio single hub/raw ${(single.hub / single.raw).toFixed(2)}× (target ≤ 1.15×)`);
 
-    // Concurrent: N hub spawns at once, then N raw runs at once; wall time until the last is ready.
+    // Concurrent: N hub spawns at once, and N raw runs at once; wall time until the last is ready. The order
+    // alternates between rounds, so neither side always meets the machine's other load first.
     const names = users.slice(1, concurrent + 1);
-    let t0 = performance.now();
-    const hubOut = await Promise.all(names.map((n) => hubSpawn(dh, n, adminToken)));
-    const hubWall = performance.now() - t0;
-    await Promise.all(names.map((n) => hubStop(dh, n)));
-    t0 = performance.now();
-    const rawOut = await Promise.all(names.map((n, i) => rawRun(dh, `rawc${i}-${n}`)));
-    const rawWall = performance.now() - t0;
-    await Promise.all(rawOut.map(rawRemove));
-    const hubFailures = hubOut.filter((o) => !o.ok);
-    const rawFailures = rawOut.filter((o) => !o.ok);
+    const hubWalls: number[] = [];
+    const rawWalls: number[] = [];
+    const failures: string[] = [];
+    const each: { hub: number[]; raw: number[] } = { hub: [], raw: [] };
+    const hubBatch = async () => {
+      const t0 = performance.now();
+      const out = await Promise.all(names.map((n) => hubSpawn(dh, n, adminToken)));
+      hubWalls.push(performance.now() - t0);
+      await Promise.all(names.map((n) => hubStop(dh, n)));
+      for (const o of out) {
+        if (o.ok) each.hub.push(o.ms);
+        else failures.push(`hub: ${o.error}`);
+      }
+    };
+    const rawBatch = async (round: number) => {
+      const t0 = performance.now();
+      const out = await Promise.all(names.map((n, i) => rawRun(dh, `rawc${round}-${i}-${n}`)));
+      rawWalls.push(performance.now() - t0);
+      await Promise.all(out.map(rawRemove));
+      for (const o of out) {
+        if (o.ok) each.raw.push(o.ms);
+        else failures.push(`raw: ${o.error}`);
+      }
+    };
+    for (let r = 0; r < concurrentRounds; r++) {
+      if (r % 2 === 0) {
+        await hubBatch();
+        await rawBatch(r);
+      } else {
+        await rawBatch(r);
+        await hubBatch();
+      }
+    }
+    const hubFailures = failures.filter((f) => f.startsWith('hub')).length;
+    const rawFailures = failures.length - hubFailures;
+    const hubWall = median(hubWalls);
+    const rawWall = median(rawWalls);
     results.concurrent = {
       hub: hubWall,
       raw: rawWall,
-      hubFailures: hubFailures.length,
-      rawFailures: rawFailures.length,
-      hubEach: hubOut.map((o) => o.ms),
-      rawEach: rawOut.map((o) => o.ms),
+      hubWalls,
+      rawWalls,
+      hubFailures,
+      rawFailures,
+      ...each,
     };
     console.log(
-      `${concurrent} concurrent: hub ${secs(hubWall)} (${hubFailures.length} failures), ` +
-        `raw docker run ${secs(rawWall)} (${rawFailures.length} failures)`,
+      `${concurrent} concurrent (median of ${concurrentRounds}): hub ${secs(hubWall)} (${hubFailures} failures), ` +
+        `raw docker run ${secs(rawWall)} (${rawFailures} failures)`,
     );
-    for (const f of [...hubFailures, ...rawFailures]) console.log(`  failure: ${f.error}`);
+    for (const f of failures) console.log(`  failure: ${f}`);
     console.log(`ratio concurrent hub/raw ${(hubWall / rawWall).toFixed(2)}× (target ≤ 1.30×)`);
     if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
     console.log('done');

@@ -41,7 +41,7 @@ describe('bench/spawn --short', { skip, timeout: 900_000 }, () => {
       assert.match(r.stdout, /ratio concurrent hub\/raw \d+\.\d\d×/);
       assert.match(
         r.stdout,
-        /\d+ concurrent: hub [\d.]+ s \(0 failures\), raw docker run [\d.]+ s \(0 failures\)/,
+        /\d+ concurrent \(median of \d+\): hub [\d.]+ s \(0 failures\), raw docker run [\d.]+ s \(0 failures\)/,
       );
       assert.match(r.stdout, /^done$/m);
       const results = JSON.parse(readFileSync(json, 'utf8')) as {

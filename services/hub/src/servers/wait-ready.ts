@@ -26,6 +26,8 @@ export interface WaitOptions {
  * hub spawns measurably slower than a raw `docker run` (bench/spawn), and a refused connect costs nothing.
  */
 const MAX_POLL_INTERVAL_MS = 200;
+/** How often, while waiting, the backend is asked whether the server's process still runs. */
+const ALIVE_CHECK_INTERVAL_MS = 2_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
@@ -35,7 +37,8 @@ export async function waitForServer(o: WaitOptions): Promise<ReadyOutcome> {
   const now = o.now ?? Date.now;
   const deadline = now() + o.startTimeoutMs;
   let delay = 50;
-  let polls = 0;
+  // The backend is asked whether the server still runs at most this often (a Docker inspect each time).
+  let lastAliveCheck = now();
   while (now() < deadline) {
     if (o.signal?.aborted) return { ok: false, reason: 'aborted' };
     try {
@@ -51,8 +54,8 @@ export async function waitForServer(o: WaitOptions): Promise<ReadyOutcome> {
     } catch {
       // not up yet
     }
-    polls += 1;
-    if (o.stillAlive && polls % 5 === 0) {
+    if (o.stillAlive && now() - lastAliveCheck >= ALIVE_CHECK_INTERVAL_MS) {
+      lastAliveCheck = now();
       const dead = await o.stillAlive();
       if (dead) return { ok: false, reason: 'exited', detail: dead };
     }
