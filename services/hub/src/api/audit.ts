@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Identity } from '../auth/identity.ts';
 import { apiAction } from '../audit/api-actions.ts';
 import type { AuditOutcome } from '../audit/audit-log.ts';
 import { csvRows } from '../audit/csv.ts';
 import type { UsageBy } from '../audit/usage.ts';
+import type { Identity } from '../auth/identity.ts';
 import { HubError } from '../errors.ts';
 import { apiIdentity, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
@@ -65,14 +65,16 @@ function actorOf(id: Identity): string {
  * audit log.
  */
 export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  // onSend, not onResponse: the entry is written before the caller sees the answer, so a client that acts and
+  // then reads the log finds its action there.
+  app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const id = req.berthIdentity;
-    if (!id) return;
+    if (!id) return payload;
     const s = reply.statusCode;
     const outcome: AuditOutcome | undefined = s < 300 ? 'success' : s === 403 ? 'denied' : undefined;
-    if (!outcome) return;
+    if (!outcome) return payload;
     const a = apiAction(req.method, req.routeOptions.url, (req.params ?? {}) as Record<string, string>);
-    if (!a) return;
+    if (!a) return payload;
     const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : undefined;
     await ctx.audit.record({
       action: a.action,
@@ -83,6 +85,7 @@ export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
       ip: req.ip,
       detail: { method: req.method, path: req.routeOptions.url, status: s, ...(body ? { body } : {}) },
     });
+    return payload;
   });
 
   app.get('/hub/api/audit', { schema: { querystring: auditQuery } }, async (req, reply) => {
@@ -114,7 +117,8 @@ export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (from.getTime() >= to.getTime()) throw new HubError('BAD_REQUEST', 'from must be before to');
     const by: UsageBy = q.by ?? 'user';
     const rows = await ctx.usage.report(by, from, to);
-    const csv = q.format === 'csv' || (q.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+    const csv =
+      q.format === 'csv' || (q.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
     if (csv) {
       const name = `berth-usage-by-${by}-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.csv`;
       return reply

@@ -119,6 +119,37 @@ describe('audit log (real Postgres)', () => {
     ]);
   });
 
+  it('records admin actions on groups and profiles', async () => {
+    assert.equal((await api('/groups/physics', { method: 'POST', token: adminToken })).status, 201);
+    const add = await api('/groups/physics/users', {
+      method: 'POST',
+      token: adminToken,
+      body: '{"users":["alice"]}',
+    });
+    assert.equal(add.status, 200, await add.clone().text());
+    assert.equal((await api('/groups/physics', { method: 'DELETE', token: adminToken })).status, 204);
+    const image = `sha256:${'7'.repeat(64)}`;
+    const made = await api('/profiles', {
+      method: 'POST',
+      token: adminToken,
+      body: JSON.stringify({ name: 'tiny', image }),
+    });
+    assert.equal(made.status, 201, await made.clone().text());
+    const groups = await entries('action=group.&actor=root');
+    assert.deepEqual(groups.map((e) => [e.action, e.target]).reverse(), [
+      ['group.create', 'group physics'],
+      ['group.members.add', 'group physics'],
+      ['group.delete', 'group physics'],
+    ]);
+    assert.deepEqual(groups[1]?.detail.body, { users: ['alice'] });
+    const profiles = await entries('action=profile.&actor=root');
+    assert.deepEqual(
+      profiles.map((e) => [e.action, e.outcome]),
+      [['profile.create', 'success']],
+    );
+    assert.equal((profiles[0]?.detail.body as { image?: string }).image, image);
+  });
+
   it('records refused admin actions as denied', async () => {
     assert.equal((await api('/users/root', { method: 'DELETE', token: aliceToken })).status, 403);
     const got = await entries('outcome=denied&actor=alice');
