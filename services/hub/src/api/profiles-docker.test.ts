@@ -109,6 +109,14 @@ describe('profiles on the real engine', { skip, timeout: 600_000 }, () => {
     assert.equal(probe.image_id, labId);
   });
 
+  it('probes again when an edit changes the image', async () => {
+    const res = await api('/profiles/lab', admin, { method: 'PATCH', json: { image: testImageId('exit3') } });
+    assert.equal(res.status, 200, await res.text());
+    const probe = await probed('lab');
+    assert.equal(probe.status, 'incompatible', JSON.stringify(probe));
+    assert.equal(probe.image_id, testImageId('exit3'));
+  });
+
   it('refuses a profile whose pinned image the engine does not hold', async () => {
     const res = await api('/profiles', admin, {
       method: 'POST',

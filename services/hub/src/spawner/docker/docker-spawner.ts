@@ -106,7 +106,17 @@ export class DockerSpawner implements Spawner {
       // Joined before the first instruction runs, so the server never runs with a route it should not have.
       if (egress) await connectEgress(this.#docker, egress, container.id);
       throwIfAborted(signal, state);
-      await container.start();
+      await container.start().catch((err: unknown) => {
+        // An engine without the GPU runtime refuses device requests only here, at start.
+        if (plan.gpus.length > 0 && statusCodeOf(err) !== undefined) {
+          throw new SpawnError(
+            'GPU_UNAVAILABLE',
+            `the engine cannot give the server its GPUs: ${errorMessage(err)}`,
+            state,
+          );
+        }
+        throw err;
+      });
       await this.#watchForEarlyExit(container, signal);
       throwIfAborted(signal, state);
       const info = await container.inspect();

@@ -64,6 +64,14 @@ async function leftNothing(user: string): Promise<void> {
   await assert.rejects(docker.getVolume(volumeName(ns.prefix, user, '')).inspect(), { statusCode: 404 });
 }
 
+/** No container of `user` is left (its home volume may stay, as after any failed start). */
+async function leftNothingRunning(user: string): Promise<void> {
+  const filters = JSON.stringify({
+    label: [`org.berth.deployment=${ns.deploymentId}`, `org.berth.user=${user}`],
+  });
+  assert.deepEqual(await docker.listContainers({ all: true, filters }), []);
+}
+
 before(async () => {
   if (skip) return;
   await buildTestImages(docker);
@@ -123,6 +131,38 @@ describe('the pin check before every start', { skip }, () => {
     const err = await refusal(spawner(swapped).start(request('swapped')));
     assert.equal(err.code, 'IMAGE_MISMATCH');
     await leftNothing('swapped');
+  });
+});
+
+describe('GPUs', { skip }, () => {
+  test('the create body carries the granted devices; an engine without GPUs refuses at start', {
+    timeout,
+  }, async () => {
+    const bodies: Dockerode.ContainerCreateOptions[] = [];
+    const recording: DockerClient = Object.assign(Object.create(docker) as DockerClient, {
+      createContainer: (o: Dockerode.ContainerCreateOptions) => {
+        bodies.push(o);
+        return docker.createContainer(o);
+      },
+    });
+    const s = spawner(recording);
+    const started = await s.start(request('gpu-user', { gpus: ['GPU-0f1e', '3'] })).then(
+      (r) => r,
+      (err: unknown) => err,
+    );
+    // This engine may or may not have the NVIDIA runtime: either the server got the devices, or the refusal
+    // says why; both prove the request reached Docker as a device request and nothing else.
+    if (started instanceof SpawnError) {
+      assert.equal(started.code, 'GPU_UNAVAILABLE', started.message);
+      await leftNothingRunning('gpu-user');
+    } else {
+      await s.stop((started as { state: SpawnerState }).state);
+    }
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(bodies[0]?.HostConfig?.DeviceRequests, [
+      { Driver: 'nvidia', DeviceIDs: ['GPU-0f1e', '3'], Capabilities: [['gpu']] },
+    ]);
+    assert.deepEqual(bodies[0]?.HostConfig?.Devices, []);
   });
 });
 
