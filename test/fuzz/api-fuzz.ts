@@ -4,15 +4,23 @@
  *
  *   node test/fuzz/api-fuzz.ts                    # ≥ 10,000 generated requests (npm run fuzz:api)
  *   node test/fuzz/api-fuzz.ts --max-examples 5   # a short run
+ *   node test/fuzz/api-fuzz.ts --served           # from the document the hub serves, not docs/openapi.json
  *
  * Prints the number of requests and every 5xx; exits 1 when there is one.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { issueApiToken } from '../../services/hub/src/api/tokens.ts';
 import { startHarness } from '../../services/hub/src/testing/hub-harness.ts';
 import { fuzzApi } from '../support/schemathesis.ts';
 
-export async function fuzzOnce(maxExamples: number, seed?: number) {
+/**
+ * One schemathesis run. `served`: generate from the document the hub serves (GET /hub/api/openapi.json) instead
+ * of the checked-in docs/openapi.json (a test keeps the two equal).
+ */
+export async function fuzzOnce(maxExamples: number, seed?: number, served = false) {
   const h = await startHarness({ env: { BERTH_LOGIN_ATTEMPTS_PER_MINUTE: '1000' } });
   try {
     await h.addUser('root', 'root-password-long', true);
@@ -20,11 +28,18 @@ export async function fuzzOnce(maxExamples: number, seed?: number) {
     const root = await h.hub.ctx.users.byName('root');
     if (!root) throw new Error('no root');
     const { token } = await issueApiToken(h.hub.ctx, root, {});
+    const origin = h.base.replace(/\/$/, '');
+    let specPath: string | undefined;
+    if (served) {
+      specPath = join(mkdtempSync(join(tmpdir(), 'berth-openapi-')), 'openapi.json');
+      writeFileSync(specPath, await (await fetch(`${origin}/hub/api/openapi.json`)).text(), { mode: 0o644 });
+    }
     return await fuzzApi({
-      origin: h.base.replace(/\/$/, ''),
+      origin,
       token,
       maxExamples,
       ...(seed !== undefined ? { seed } : {}),
+      ...(specPath ? { specPath } : {}),
     });
   } finally {
     await h.close();
@@ -32,10 +47,13 @@ export async function fuzzOnce(maxExamples: number, seed?: number) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { 'max-examples': { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'max-examples': { type: 'string' }, seed: { type: 'string' }, served: { type: 'boolean' } },
+  });
   const r = await fuzzOnce(
     Number(values['max-examples'] ?? 300),
     values.seed ? Number(values.seed) : undefined,
+    values.served === true,
   );
   process.stdout.write(`${r.output.split('\n').slice(-40).join('\n')}\n`);
   process.stdout.write(`requests: ${r.requests}\nserver errors: ${r.serverErrors.length}\n`);

@@ -31,8 +31,11 @@ export async function fuzzApi(opts: {
   readonly seed?: number;
   readonly workers?: number;
   readonly phases?: string;
+  /** The document to generate from; default docs/openapi.json. */
+  readonly specPath?: string;
 }): Promise<FuzzResult> {
-  const spec = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths?: Record<string, unknown> };
+  const specPath = opts.specPath ?? OPENAPI_PATH;
+  const spec = JSON.parse(readFileSync(specPath, 'utf8')) as { paths?: Record<string, unknown> };
   const paths = Object.keys(spec.paths ?? {});
   // The document's paths are either full (/hub/api/users) or relative to its server URL (/users).
   const url = paths.every((p) => p.startsWith('/hub/')) ? opts.origin : `${opts.origin}/hub/api`;
@@ -45,7 +48,7 @@ export async function fuzzApi(opts: {
       '--network',
       'host',
       '-v',
-      `${OPENAPI_PATH}:/spec/openapi.json:ro`,
+      `${specPath}:/spec/openapi.json:ro`,
       '-v',
       `${out}:/out`,
       PYTOOLS_IMAGE,
