@@ -103,7 +103,14 @@ export class ProfileService {
       const name = this.defaultName;
       const def = name ? await this.#d.repo.latest(name) : undefined;
       if (def && !def.retired && mayUse(def.spec, user)) return def;
-      const usable = await this.usableBy(user);
+      const all = await this.list();
+      if (!all.some((v) => !v.retired)) {
+        throw new HubError(
+          'UNAVAILABLE',
+          'no profile is defined yet (is BERTH_SINGLEUSER_IMAGE on the engine?)',
+        );
+      }
+      const usable = all.filter((v) => !v.retired && mayUse(v.spec, user));
       if (usable.length === 1) return usable[0] as ProfileVersion;
       if (usable.length === 0) {
         throw new HubError('PROFILE_FORBIDDEN', `${user.name} may not use any profile; ask an admin`);
