@@ -20,8 +20,8 @@ async function entries(tar: Buffer) {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       let body = '';
-      stream.on('data', (c: Buffer) => {
-        body += c.toString();
+      stream.on('data', (c: unknown) => {
+        body += String(c);
       });
       stream.on('end', () => {
         out.push({ name: h.name, mode: h.mode ?? 0, uid: h.uid ?? -1, gid: h.gid ?? -1, body });
