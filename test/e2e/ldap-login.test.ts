@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { BlockList } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient, login, xsrfFrom } from '../../services/hub/src/testing/browser-client.ts';
 import { ComposeStack } from '../support/compose.ts';
+import { runOk } from '../support/exec.ts';
 import { jupyterApi, startServer } from '../support/jupyter.ts';
 
 /**
@@ -46,6 +48,39 @@ describe('LDAP login in the compose stack (ldap-demo profile)', { timeout: 900_0
     assert.equal(lab.status, 200, `landed at ${lab.url}`);
     const status = await jupyterApi(alice, 'GET', '/user/alice/api/status');
     assert.equal(status.status, 200);
+  });
+
+  it("records the client's own address, forwarded by Caddy and the proxy, not theirs", async () => {
+    const addresses = async (service: string) => {
+      const r = await runOk('docker', [
+        'inspect',
+        '-f',
+        '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}',
+        await stack.containerId(service),
+      ]);
+      return r.stdout.trim().split(/\s+/);
+    };
+    const middle = [...(await addresses('caddy')), ...(await addresses('proxy'))];
+    const rows = await stack.composeOk([
+      ...['exec', '-T', 'postgres', 'psql', '-U', 'berth', '-d', 'berth', '-tAc'],
+      "SELECT ip FROM audit_log WHERE action = 'login' AND actor = 'alice'",
+    ]);
+    const ips = rows.stdout.split('\n').filter(Boolean);
+    assert.ok(ips.length > 0, 'the login was audited');
+    // This test's client reaches Caddy from the host, through the edge network's gateway.
+    const net = await runOk('docker', [
+      ...['network', 'inspect', `${stack.project}_edge`, '-f'],
+      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+    ]);
+    const edge = new BlockList();
+    for (const cidr of net.stdout.trim().split(/\s+/)) {
+      const [a = '', bits = ''] = cidr.split('/');
+      if (a.includes('.')) edge.addSubnet(a, Number(bits), 'ipv4');
+    }
+    for (const ip of ips) {
+      assert.ok(!middle.includes(ip), `${ip} is Caddy's or the proxy's address (${middle.join(', ')})`);
+      assert.ok(edge.check(ip, 'ipv4'), `${ip} is the client as Caddy saw it (edge: ${net.stdout.trim()})`);
+    }
   });
 
   it('refuses a wrong directory password and a user outside the allowed groups alike', async () => {

@@ -87,7 +87,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     log: log.child({ component: 'login' }),
     sealer,
   });
-  const sessions = new SessionsRepo(db);
+  const sessions = new SessionsRepo(db, { idleSeconds: config.sessions.idleSeconds });
   const tokens = new TokensRepo(db);
   const servers = new ServersRepo(db);
   const oauthRepo = new OAuthRepo(db);

@@ -214,7 +214,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessions: {
       maxAgeSeconds: int(env, 'BERTH_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600),
       loginAttemptsPerMinute: int(env, 'BERTH_LOGIN_ATTEMPTS_PER_MINUTE', 10),
+      loginAttemptsPerMinutePerClient: int(env, 'BERTH_LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT', 30),
+      idleSeconds: int(env, 'BERTH_SESSION_IDLE_SECONDS', 24 * 3600),
     },
+    trustedProxies: list(env, 'BERTH_TRUSTED_PROXIES'),
     jupyterhubVersion: env.BERTH_JUPYTERHUB_VERSION ?? '5.3.0',
     logLevel: env.BERTH_LOG_LEVEL ?? 'info',
     auth: authFromEnv(env),

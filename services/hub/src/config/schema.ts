@@ -271,9 +271,25 @@ export const configSchema = z.strictObject({
     maxAgeSeconds: z.number().int().positive(),
     /** Login attempts per username per minute before 429. */
     loginAttemptsPerMinute: z.number().int().positive(),
+    /** Login attempts per client address per minute before 429 (the client as trustedProxies reveal it). */
+    loginAttemptsPerMinutePerClient: z.number().int().positive(),
+    /** A session unused this long ends (besides maxAgeSeconds). 0: no idle limit. */
+    idleSeconds: z.number().int().nonnegative(),
   }),
   /** Custom roles and services (docs/configuration.md#roles-and-services): a JSON or YAML file. */
   rbac: z.strictObject({ file: z.string().min(1).optional() }),
+  /**
+   * Reverse proxies whose X-Forwarded-For the hub believes (IP addresses, CIDR ranges, host names), hop by hop
+   * from the socket. Empty: the client is the socket's peer.
+   */
+  trustedProxies: z.array(
+    z
+      .string()
+      .regex(
+        /^(?:[0-9a-fA-F:.]+(?:\/\d{1,3})?|[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252}))$/,
+        'expected an IP address, a CIDR range or a host name',
+      ),
+  ),
   /** The JupyterHub version reported to single-user servers; match the major of your images. */
   jupyterhubVersion: z.string().regex(/^\d+\.\d+\.\d+$/),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

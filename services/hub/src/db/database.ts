@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-auth.ts';
 import * as m0003 from './migrations/0003-groups-services.ts';
 import * as m0004 from './migrations/0004-profiles.ts';
+import * as m0005 from './migrations/0005-accounts.ts';
 import * as m0006 from './migrations/0006-audit-usage.ts';
 import * as m0008 from './migrations/0008-settings.ts';
 import type { Database } from './schema.ts';
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-auth': m0002,
   '0003-groups-services': m0003,
   '0004-profiles': m0004,
+  '0005-accounts': m0005,
   '0006-audit-usage': m0006,
   '0008-settings': m0008,
 };

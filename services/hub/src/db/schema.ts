@@ -26,6 +26,20 @@ export interface SessionsTable {
   user_id: number;
   created: Timestamp;
   expires_at: Timestamp;
+  /** Last request in this session, kept to the minute (idle lifetime). */
+  last_activity: Generated<Date>;
+}
+
+/** A single-use, expiring link that lets a person set the password of a new local account. */
+export interface InvitationsTable {
+  /** sha256 of the secret in the link. */
+  id: string;
+  username: string;
+  admin: Generated<boolean>;
+  created_by: string | null;
+  created: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
 }
 
 export type TokenKind = 'api' | 'server' | 'oauth';
@@ -144,6 +158,7 @@ export interface SettingsTable {
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
+  invitations: InvitationsTable;
   api_tokens: ApiTokensTable;
   servers: ServersTable;
   oauth_clients: OAuthClientsTable;

@@ -28,6 +28,7 @@ import { webRoutes } from '../web/routes.ts';
 import { uiRoutes } from '../web/ui-routes.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
+import { TrustedProxies } from './trusted-proxies.ts';
 import { Xsrf } from './xsrf.ts';
 
 const wantsJson = (req: FastifyRequest) =>
@@ -42,11 +43,13 @@ export async function buildServer(
   opts: { https?: HttpsOptions } = {},
 ): Promise<FastifyInstance> {
   const secureCookies = new URL(ctx.config.publicUrl).protocol === 'https:';
+  // X-Forwarded-For is believed only from BERTH_TRUSTED_PROXIES, hop by hop (req.ip is the client).
+  const proxies = await TrustedProxies.create(ctx.config.trustedProxies, ctx.log);
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
     logger: loggerOptions(ctx.config.logLevel),
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    trustProxy: proxies.empty ? false : proxies.trusts,
     routerOptions: { maxParamLength: 500 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -74,6 +77,7 @@ export async function buildServer(
     hsts: false, // Caddy sends HSTS at the edge.
   });
   await app.register(rateLimit, { global: false });
+  app.addHook('onClose', async () => proxies.close());
 
   app.addHook('onRequest', async (_req, reply) => {
     reply.header('cache-control', 'no-store');

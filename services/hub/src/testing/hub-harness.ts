@@ -40,6 +40,8 @@ export async function startHarness(
     BERTH_HUB_PORT: '0',
     BERTH_START_TIMEOUT_SECONDS: '10',
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
+    // Every test client is 127.0.0.1: tests of the per-client login throttle set their own limit.
+    BERTH_LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT: '1000',
     // The default profile's image must be pinned, and there is no engine to pin a tag (fake spawners ignore it).
     BERTH_SINGLEUSER_IMAGE: HARNESS_IMAGE,
     ...opts.env,

@@ -5,6 +5,7 @@ import { idpLogoutUrl, oidcButtons } from '../auth/oidc/routes.ts';
 import { hasScope } from '../authz/scopes.ts';
 import { SettingsRepo } from '../db/settings-repo.ts';
 import { sessionIdentity } from '../http/auth.ts';
+import { loginThrottle } from '../http/login-throttle.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
@@ -59,18 +60,17 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
     );
   });
 
+  const throttle = loginThrottle(
+    {
+      perUserPerMinute: ctx.config.sessions.loginAttemptsPerMinute,
+      perClientPerMinute: ctx.config.sessions.loginAttemptsPerMinutePerClient,
+    },
+    loginKey,
+  );
   app.post(
     '/hub/login',
     {
-      config: {
-        rateLimit: {
-          max: ctx.config.sessions.loginAttemptsPerMinute,
-          timeWindow: '1 minute',
-          hook: 'preHandler',
-          keyGenerator: loginKey,
-        },
-      },
-      preHandler: async (req) => xsrf.verify(req),
+      preHandler: [async (req) => xsrf.verify(req), throttle],
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as LoginBody;
@@ -200,5 +200,5 @@ export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
 function loginKey(req: FastifyRequest): string {
   const body = req.body as LoginBody | undefined;
   const user = typeof body?.username === 'string' ? body.username.trim().toLowerCase().slice(0, 64) : '';
-  return `login:${user}`;
+  return user;
 }
