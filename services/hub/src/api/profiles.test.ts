@@ -285,6 +285,11 @@ describe('image profiles (real Postgres)', () => {
         200,
       );
       assert.deepEqual([restored.version, restored.retired], [4, false]);
+      const same = await json<Model>(
+        await api('/profiles/physics-lab', { method: 'PATCH', as: 'root', json: { cpu: 4 } }),
+        200,
+      );
+      assert.equal(same.version, 4, 'an edit that changes nothing makes no version');
       await json(await api('/profiles/nope', { method: 'PATCH', as: 'root', json: { cpu: 1 } }), 404);
     });
 

@@ -97,7 +97,10 @@ export const profilesRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const name = checkName(req.params.name);
     const v = await profiles()
       .get(name)
-      .catch(() => undefined);
+      .catch((err: unknown) => {
+        if (err instanceof HubError && err.code === 'PROFILE_NOT_FOUND') return undefined;
+        throw err;
+      });
     // A profile a user may not start does not exist for them.
     if (!v || (!admin && (v.retired || !mayUse(v.spec, id.user)))) {
       throw new HubError('PROFILE_NOT_FOUND', `no such profile: ${name}`);

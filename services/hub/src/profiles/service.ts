@@ -156,8 +156,10 @@ export class ProfileService {
       );
     }
     const spec = normalize({ ...current.spec, ...parsed.data });
+    // Nothing changed: no new version (a retired profile stays retired; restore() brings it back).
+    if (sameSpec(current.spec, spec)) return current;
     await this.#checkSpec(spec);
-    return this.#append(current, spec, false, who);
+    return this.#append(current, spec, current.retired, who);
   }
 
   async retire(name: string, who: Author): Promise<ProfileVersion> {
