@@ -217,7 +217,8 @@ async function main(): Promise<void> {
       rawWalls,
       hubFailures,
       rawFailures,
-      ...each,
+      hubEach: each.hub,
+      rawEach: each.raw,
     };
     console.log(
       `${concurrent} concurrent (median of ${concurrentRounds}): hub ${secs(hubWall)} (${hubFailures} failures), ` +
