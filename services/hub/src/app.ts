@@ -162,6 +162,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
     profiles,
+    gpus,
     culler,
     volumes: new VolumeLifecycle({
       spawner: parts.spawner,

@@ -16,6 +16,7 @@ import type { TokensRepo } from '../db/tokens-repo.ts';
 import type { UsersRepo } from '../db/users-repo.ts';
 import type { HubMetrics } from '../metrics/hub-metrics.ts';
 import type { OAuthProvider } from '../oauth/provider.ts';
+import type { GpuAllocator } from '../profiles/gpu-allocator.ts';
 import type { ProfileService } from '../profiles/service.ts';
 import type { RouteTable } from '../proxy/client.ts';
 import type { IdleCuller } from '../servers/culler.ts';
@@ -47,6 +48,8 @@ export interface HubContext {
   readonly lifecycle: ServerManager;
   /** Image profiles: what users may start, what admins edit (docs/profiles.md). */
   readonly profiles: ProfileService;
+  /** The GPU inventory profiles draw from (the picker shows what is free). */
+  readonly gpus: GpuAllocator;
   /** Idle culling: warnings and notices shown to users (servers/culler.ts). */
   readonly culler: IdleCuller;
   /** What happens to a deleted user's home volumes (servers/volumes.ts). */
