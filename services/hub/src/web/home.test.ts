@@ -42,7 +42,11 @@ class HostileOutputSpawner implements Spawner {
 describe('home and spawn pages (real Postgres)', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ spawner: new HostileOutputSpawner(), slowSpawnMs: 5_000 });
+    h = await startHarness({
+      spawner: new HostileOutputSpawner(),
+      slowSpawnMs: 5_000,
+      env: { BERTH_GPU_DEVICES: 'gpu-0' },
+    });
     await h.addUser('alice', 'correct horse battery');
     await h.addUser('root', 'correct horse battery', true);
   });
@@ -155,6 +159,40 @@ describe('home and spawn pages (real Postgres)', () => {
     assert.equal(cancel.status, 303);
     await start;
     assert.equal(await h.hub.ctx.servers.find(alice.id, 'slow'), undefined);
+  });
+
+  it('shows in the picker whether a GPU profile can start now', async () => {
+    const who = { source: 'api' as const, author: 'test' };
+    const image = `sha256:${'cd'.repeat(32)}`;
+    await h.hub.ctx.profiles.create(
+      { name: 'cpu', display_name: 'CPU only', description: 'Plain.', image },
+      who,
+    );
+    await h.hub.ctx.profiles.create(
+      {
+        name: 'gpu',
+        display_name: 'With a GPU',
+        description: 'One GPU.',
+        image,
+        gpus: 1,
+        cpu: 2,
+        memory: '4G',
+      },
+      who,
+    );
+    const c = await as('alice');
+    let picker = (await c.get('/hub/spawn')).body;
+    assert.match(picker, /<span class="gpu gpu-ok">1 GPU \(1 free\)<\/span>/);
+    assert.match(picker, /id="profile-gpu" value="gpu" aria-describedby/);
+    assert.match(picker, /2 CPUs · 4 GiB memory/);
+    // Someone else's server holds the only GPU: the profile is shown, but cannot be chosen.
+    const held = h.hub.ctx.gpus.allocate('someone/else', 1);
+    assert.equal(held.ok, true);
+    picker = (await c.get('/hub/spawn')).body;
+    assert.match(picker, /<span class="gpu gpu-off">1 GPU: none free right now<\/span>/);
+    assert.match(picker, /id="profile-gpu" value="gpu" disabled/);
+    h.hub.ctx.gpus.release('someone/else');
+    for (const name of ['cpu', 'gpu']) await h.hub.ctx.profiles.retire(name, who);
   });
 
   it('refuses start and stop without the XSRF token', async () => {

@@ -11,7 +11,7 @@ import { FORMS_JS } from './forms-script.ts';
 import { type HomeServer, homePage } from './home-page.ts';
 import { requirePageLogin } from './page-auth.ts';
 import { errorPage } from './pages.ts';
-import { type GpuInventory, type ProfileSource, profileChoices } from './profile-choices.ts';
+import { profileChoices } from './profile-choices.ts';
 import { pendingPage, pickerPage, spawnFailedPage } from './spawn-pages.ts';
 import { viewerOf } from './viewer.ts';
 
@@ -42,10 +42,8 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   const namedServers = ctx.config.spawner.serversPerUserLimit !== 1;
   // Admins hold access:servers unless the role says otherwise (JupyterHub's admin_access).
   const adminAccess = (ROLE_SCOPES.admin as readonly string[]).includes('access:servers');
-  // The profiles service and GPU inventory, when the hub has them (no picker otherwise).
-  const parts = ctx as { profiles?: ProfileSource; gpus?: GpuInventory };
   const choicesFor = (user: { name: string; groups: readonly string[] }) =>
-    profileChoices(parts.profiles, parts.gpus, user);
+    profileChoices(ctx.profiles, ctx.gpus, user);
 
   app.get('/hub/static/berth-forms.js', async (_req, reply) =>
     reply
