@@ -10,6 +10,7 @@ import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
+import { errorPageRoutes } from './error-routes.ts';
 import { safeNext } from './next-url.ts';
 import { errorPage, loginPage, notRunningPage } from './pages.ts';
 import { SPAWN_PENDING_JS } from './spawn-pending-script.ts';
@@ -17,7 +18,9 @@ import { BERTH_CSS } from './styles.ts';
 
 type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 
-export const webRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
+export const webRoutes: RouteModule = (app, deps) => {
+  const { ctx, xsrf, secureCookies } = deps;
+  errorPageRoutes(app, deps);
   // The XSRF token is bound to the session, so a token from one session is useless in another.
   const xsrfFor = (req: FastifyRequest, reply: FastifyReply) => xsrf.token(req, reply);
   const settings = new SettingsRepo(ctx.db);
