@@ -10,6 +10,7 @@ import { groupsRoutes } from '../api/groups.ts';
 import { hubAdminRoutes } from '../api/hub-admin.ts';
 import { infoRoutes } from '../api/info.ts';
 import { metricsRoutes } from '../api/metrics.ts';
+import { registerOpenApi } from '../api/openapi.ts';
 import { profilesRoutes } from '../api/profiles.ts';
 import { progressRoutes } from '../api/progress.ts';
 import { rootRoutes } from '../api/root.ts';
@@ -26,13 +27,16 @@ import { oauthRoutes } from '../oauth/routes.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
 import { uiRoutes } from '../web/ui-routes.ts';
+import { applyBodyPolicy } from './body-policy.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
 import { TrustedProxies } from './trusted-proxies.ts';
 import { Xsrf } from './xsrf.ts';
 
 const wantsJson = (req: FastifyRequest) =>
-  req.url.startsWith('/hub/api') || (req.headers.accept ?? '').includes('application/json');
+  req.url.startsWith('/hub/api') ||
+  req.url.startsWith('/hub/metrics') ||
+  (req.headers.accept ?? '').includes('application/json');
 
 /**
  * Build the hub's HTTP server: plugins, hooks and routes. No business logic here. With `https` (internal TLS),
@@ -60,6 +64,8 @@ export async function buildServer(
   // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Strict UTF-8 JSON; forms never reach API endpoints (http/body-policy.ts).
+  applyBodyPolicy(app);
   await app.register(cookie, { secret: ctx.cookieSecret });
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -77,6 +83,8 @@ export async function buildServer(
     hsts: false, // Caddy sends HSTS at the edge.
   });
   await app.register(rateLimit, { global: false });
+  // Before any route: every /hub/api route's schema feeds the OpenAPI document (docs/openapi.json).
+  await registerOpenApi(app);
   app.addHook('onClose', async () => proxies.close());
 
   app.addHook('onRequest', async (_req, reply) => {
@@ -88,7 +96,11 @@ export async function buildServer(
   const deps: RouteDeps = { ctx, xsrf, secureCookies };
 
   app.setErrorHandler(
-    (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    (
+      err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string },
+      req,
+      reply,
+    ) => {
       let status = 500;
       let code = 'INTERNAL';
       let message = 'internal error';
@@ -96,7 +108,8 @@ export async function buildServer(
         ({ status, code, message } = err);
       } else if (err.validation) {
         status = 400;
-        code = 'INVALID_BODY';
+        // A path parameter that fails its pattern is a bad name, as the handlers' own checks say.
+        code = err.validationContext === 'params' ? 'INVALID_NAME' : 'INVALID_BODY';
         message = err.message;
       } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
         status = err.statusCode;

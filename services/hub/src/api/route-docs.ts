@@ -1,0 +1,341 @@
+/**
+ * The documentation of each REST route, by `METHOD path` (fastify's path syntax), merged into the route's
+ * schema when it is registered (openapi.ts). One table so that docs/openapi.json covers every route and a test
+ * can check that none is missing. `scopes` is what the route needs, as JupyterHub's `needs_scope`.
+ */
+import {
+  errorModel,
+  groupModel,
+  identityModel,
+  newTokenModel,
+  pageQuery,
+  paginated,
+  params,
+  serverModel,
+  serviceModel,
+  tokenModel,
+  userModel,
+} from './openapi-models.ts';
+
+export interface RouteDoc {
+  readonly summary: string;
+  readonly tags: readonly string[];
+  /** Scopes, any of which lets the caller in; empty: anyone (no authentication). */
+  readonly scopes: readonly string[];
+  readonly params?: Record<string, object>;
+  readonly querystring?: Record<string, object>;
+  /** Status → JSON schema (or a `content` object for other media types). */
+  readonly responses: Record<number, object>;
+  readonly description?: string;
+}
+
+const json = (description: string, schema: object = { type: 'object' }) => ({ description, ...schema });
+const none = (description: string) => ({ description, type: 'null' });
+const userParams = { name: params.name };
+const serverParams = { name: params.name, server: params.server };
+const listOf = (s: object) => ({ type: 'array', items: s });
+const usersQuery = {
+  ...pageQuery,
+  state: { type: 'string', enum: ['active', 'inactive', 'ready'] },
+  name_filter: { type: 'string', maxLength: 300 },
+  sort: { type: 'string', enum: ['id', 'name', 'last_activity', '-id', '-name', '-last_activity'] },
+};
+const sse = (description: string) => ({
+  description,
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+});
+
+export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
+  'GET /hub/api': {
+    summary: 'The JupyterHub version this hub speaks',
+    tags: ['hub'],
+    scopes: [],
+    responses: { 200: json('version', { type: 'object', properties: { version: { type: 'string' } } }) },
+  },
+  'GET /hub/api/': {
+    summary: 'The JupyterHub version this hub speaks (trailing slash)',
+    tags: ['hub'],
+    scopes: [],
+    responses: { 200: json('version', { type: 'object', properties: { version: { type: 'string' } } }) },
+  },
+  'GET /hub/health': {
+    summary: 'Liveness: the hub answers and reaches its database',
+    tags: ['hub'],
+    scopes: [],
+    responses: { 200: json('healthy'), 503: json('database unavailable', errorModel) },
+  },
+  'GET /hub/api/announcement': {
+    summary: 'The announcement banner (public, like the pages that show it)',
+    tags: ['hub'],
+    scopes: [],
+    responses: {
+      200: json('the banner', {
+        type: 'object',
+        properties: { message: { type: 'string' }, updated: { type: 'string', nullable: true } },
+      }),
+    },
+  },
+  'GET /hub/api/info': {
+    summary: 'Details about the hub: versions, spawner, authenticators',
+    tags: ['hub'],
+    scopes: ['read:hub'],
+    responses: { 200: json('hub info') },
+  },
+  'POST /hub/api/shutdown': {
+    summary: 'Stop the hub cleanly; user servers and the proxy keep running',
+    description: '`servers: true` or `proxy: true` are refused: Berth never stops either with the hub.',
+    tags: ['hub'],
+    scopes: ['shutdown'],
+    responses: {
+      202: json('shutting down', { type: 'object', properties: { message: { type: 'string' } } }),
+    },
+  },
+  'GET /hub/metrics': {
+    summary: "Prometheus metrics of the hub (JupyterHub's metric names)",
+    tags: ['hub'],
+    scopes: ['read:metrics'],
+    responses: {
+      200: {
+        description: 'Prometheus text format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+    },
+  },
+  'GET /hub/api/user': {
+    summary: 'Who is calling: the user (or service) behind the token, with its scopes',
+    tags: ['users'],
+    scopes: ['(any token)'],
+    responses: { 200: json('the caller', identityModel) },
+  },
+  'GET /hub/api/users': {
+    summary: 'List users (paginated with Accept: application/jupyterhub-pagination+json)',
+    tags: ['users'],
+    scopes: ['list:users'],
+    querystring: usersQuery,
+    responses: {
+      200: json('users (or a page of them)', { oneOf: [listOf(userModel), paginated(listOf(userModel))] }),
+    },
+  },
+  'POST /hub/api/users': {
+    summary: 'Create several users',
+    tags: ['users'],
+    scopes: ['admin:users'],
+    responses: {
+      201: json('the users created', listOf(userModel)),
+      409: json('all already exist', errorModel),
+    },
+  },
+  'GET /hub/api/users/:name': {
+    summary: 'One user',
+    tags: ['users'],
+    scopes: ['read:users'],
+    params: userParams,
+    responses: { 200: json('the user', userModel) },
+  },
+  'POST /hub/api/users/:name': {
+    summary: 'Create one user',
+    tags: ['users'],
+    scopes: ['admin:users'],
+    params: userParams,
+    responses: { 201: json('the user', userModel), 409: json('exists already', errorModel) },
+  },
+  'PATCH /hub/api/users/:name': {
+    summary: 'Change a user (admin flag; only an admin can grant admin)',
+    tags: ['users'],
+    scopes: ['admin:users'],
+    params: userParams,
+    responses: { 200: json('the user', userModel) },
+  },
+  'DELETE /hub/api/users/:name': {
+    summary: 'Delete a user (their servers are stopped first)',
+    tags: ['users'],
+    scopes: ['delete:users'],
+    params: userParams,
+    responses: { 204: none('deleted'), 503: json('home volumes could not be handled', errorModel) },
+  },
+  'POST /hub/api/users/:name/activity': {
+    summary: 'Report activity (single-user servers do)',
+    tags: ['users'],
+    scopes: ['users:activity'],
+    params: userParams,
+    responses: { 200: json('recorded') },
+  },
+  'POST /hub/api/users/:name/server': {
+    summary: "Start the user's default server",
+    tags: ['servers'],
+    scopes: ['start:servers', 'servers'],
+    params: userParams,
+    responses: {
+      201: json('started', serverModel),
+      202: none('starting; follow the progress URL'),
+      409: json('already running', errorModel),
+      429: json('too many spawns; Retry-After says when to try again', errorModel),
+      500: json('the spawn failed (named in the message)', errorModel),
+    },
+  },
+  'DELETE /hub/api/users/:name/server': {
+    summary: "Stop the user's default server",
+    tags: ['servers'],
+    scopes: ['delete:servers', 'servers'],
+    params: userParams,
+    responses: { 204: none('stopped (or was not running)') },
+  },
+  'POST /hub/api/users/:name/servers/:server': {
+    summary: 'Start a named server',
+    tags: ['servers'],
+    scopes: ['start:servers', 'servers'],
+    params: serverParams,
+    responses: {
+      201: json('started', serverModel),
+      202: none('starting; follow the progress URL'),
+      409: json('already running', errorModel),
+      429: json('too many spawns; Retry-After says when to try again', errorModel),
+      500: json('the spawn failed (named in the message)', errorModel),
+    },
+  },
+  'DELETE /hub/api/users/:name/servers/:server': {
+    summary: 'Stop a named server',
+    tags: ['servers'],
+    scopes: ['delete:servers', 'servers'],
+    params: serverParams,
+    responses: { 204: none('stopped (or was not running)') },
+  },
+  'GET /hub/api/users/:name/server/progress': {
+    summary: 'Progress of a starting default server (server-sent events)',
+    tags: ['servers'],
+    scopes: ['read:servers'],
+    params: userParams,
+    responses: { 200: sse('progress events') },
+  },
+  'GET /hub/api/users/:name/servers/:server/progress': {
+    summary: 'Progress of a starting named server (server-sent events)',
+    tags: ['servers'],
+    scopes: ['read:servers'],
+    params: serverParams,
+    responses: { 200: sse('progress events') },
+  },
+  'GET /hub/api/users/:name/tokens': {
+    summary: "List a user's tokens (never the token itself)",
+    tags: ['tokens'],
+    scopes: ['read:tokens'],
+    params: userParams,
+    responses: {
+      200: json('tokens', {
+        type: 'object',
+        properties: { api_tokens: listOf(tokenModel), oauth_tokens: listOf(tokenModel) },
+      }),
+    },
+  },
+  'POST /hub/api/users/:name/tokens': {
+    summary: 'Create a token (scopes never beyond the owner’s)',
+    tags: ['tokens'],
+    scopes: ['tokens'],
+    params: userParams,
+    responses: { 201: json('the new token, shown once', newTokenModel) },
+  },
+  'GET /hub/api/users/:name/tokens/:id': {
+    summary: 'One token',
+    tags: ['tokens'],
+    scopes: ['read:tokens'],
+    params: { name: params.name, id: { type: 'string', description: 'token id, as listed (a123)' } },
+    responses: { 200: json('the token', tokenModel) },
+  },
+  'DELETE /hub/api/users/:name/tokens/:id': {
+    summary: 'Revoke a token',
+    tags: ['tokens'],
+    scopes: ['tokens'],
+    params: { name: params.name, id: { type: 'string', description: 'token id, as listed (a123)' } },
+    responses: { 204: none('revoked') },
+  },
+  'GET /hub/api/groups': {
+    summary: 'List groups (paginated with Accept: application/jupyterhub-pagination+json)',
+    tags: ['groups'],
+    scopes: ['list:groups'],
+    querystring: pageQuery,
+    responses: { 200: json('groups', { oneOf: [listOf(groupModel), paginated(listOf(groupModel))] }) },
+  },
+  'POST /hub/api/groups': {
+    summary: 'Create several groups, optionally with members',
+    tags: ['groups'],
+    scopes: ['admin:groups'],
+    responses: {
+      201: json('the groups', listOf(groupModel)),
+      409: json('a group exists already', errorModel),
+    },
+  },
+  'GET /hub/api/groups/:name': {
+    summary: 'One group',
+    tags: ['groups'],
+    scopes: ['read:groups', 'read:groups:name', 'read:roles:groups'],
+    params: { name: params.group },
+    responses: { 200: json('the group', groupModel) },
+  },
+  'POST /hub/api/groups/:name': {
+    summary: 'Create one group, optionally with members',
+    tags: ['groups'],
+    scopes: ['admin:groups'],
+    params: { name: params.group },
+    responses: { 201: json('the group', groupModel), 409: json('exists already', errorModel) },
+  },
+  'DELETE /hub/api/groups/:name': {
+    summary: 'Delete a group (members lose it)',
+    tags: ['groups'],
+    scopes: ['delete:groups'],
+    params: { name: params.group },
+    responses: { 204: none('deleted') },
+  },
+  'POST /hub/api/groups/:name/users': {
+    summary: 'Add members',
+    tags: ['groups'],
+    scopes: ['groups'],
+    params: { name: params.group },
+    responses: { 200: json('the group', groupModel) },
+  },
+  'DELETE /hub/api/groups/:name/users': {
+    summary: 'Remove members',
+    tags: ['groups'],
+    scopes: ['groups'],
+    params: { name: params.group },
+    responses: { 200: json('the group', groupModel) },
+  },
+  'PUT /hub/api/groups/:name/properties': {
+    summary: "Replace a group's properties",
+    tags: ['groups'],
+    scopes: ['groups'],
+    params: { name: params.group },
+    responses: { 200: json('the group', groupModel) },
+  },
+  'GET /hub/api/services': {
+    summary: 'List services (an object by name, as JupyterHub)',
+    tags: ['services'],
+    scopes: ['list:services'],
+    responses: { 200: json('services', { type: 'object', additionalProperties: serviceModel }) },
+  },
+  'GET /hub/api/services/:name': {
+    summary: 'One service',
+    tags: ['services'],
+    scopes: ['read:services', 'read:services:name', 'read:roles:services'],
+    params: { name: params.service },
+    responses: { 200: json('the service', serviceModel) },
+  },
+  'GET /hub/api/proxy': {
+    summary: "The proxy's routing table (the hub's routes), paginated",
+    tags: ['proxy'],
+    scopes: ['proxy'],
+    querystring: pageQuery,
+    responses: { 200: json('routes by routespec'), 503: json('the proxy cannot be reached', errorModel) },
+  },
+  'POST /hub/api/proxy': {
+    summary: 'Sync the proxy with the database now',
+    tags: ['proxy'],
+    scopes: ['proxy'],
+    responses: { 200: none('synced'), 503: json('the proxy could not be synced', errorModel) },
+  },
+  'PATCH /hub/api/proxy': {
+    summary:
+      'Notify the hub of a new proxy: syncs; a new API location or token is refused (configuration only)',
+    tags: ['proxy'],
+    scopes: ['proxy'],
+    responses: { 200: none('synced'), 503: json('the proxy could not be synced', errorModel) },
+  },
+};

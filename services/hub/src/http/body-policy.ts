@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { HubError } from '../errors.ts';
+
+/** API paths that take forms: OAuth 2's token endpoint speaks application/x-www-form-urlencoded (RFC 6749). */
+const FORM_PATHS = ['/hub/api/oauth2/'];
+
+/**
+ * JSON bodies: invalid UTF-8 is a 400, never silently replaced (a body of U+FFFD is not what the client
+ * sent); `__proto__` and `constructor.prototype` keys stay refused (the server's onProtoPoisoning and
+ * onConstructorPoisoning). API endpoints take JSON only: a form or multipart body there is a 415, so a
+ * cross-site form can never reach them.
+ */
+export function applyBodyPolicy(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new HubError('INVALID_BODY', 'the body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
+  app.addHook('preParsing', async (req) => {
+    if (!req.url.startsWith('/hub/api') || FORM_PATHS.some((p) => req.url.startsWith(p))) return;
+    const type = (req.headers['content-type'] ?? '').toLowerCase();
+    if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/')) {
+      throw new HubError('UNSUPPORTED_MEDIA_TYPE', 'API endpoints take application/json bodies only');
+    }
+  });
+}
