@@ -329,4 +329,85 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       assert.equal(own.status, 200);
     });
   });
+
+  describe('the Docker API guard and the firewall, as a compromised hub meets them', () => {
+    it('the hub holds no Docker socket, and the guard has no network', async () => {
+      const [hub] = JSON.parse(
+        (await runOk('docker', ['inspect', await stack.containerId('hub')])).stdout,
+      ) as {
+        Mounts: { Source: string; Destination: string }[];
+        HostConfig: { GroupAdd: string[] | null };
+        Config: { Env: string[] };
+      }[];
+      assert.ok(hub);
+      for (const m of hub.Mounts)
+        assert.doesNotMatch(`${m.Source} ${m.Destination}`, /docker\.sock$|docker\.sock /);
+      assert.deepEqual(hub.HostConfig.GroupAdd ?? [], [], 'the hub joins no extra group (no docker group)');
+      assert.ok(hub.Config.Env.includes('DOCKER_HOST=unix:///run/berth/docker-guard/docker.sock'));
+      const guard = (
+        await runOk('docker', [
+          'inspect',
+          '-f',
+          '{{.HostConfig.NetworkMode}}',
+          await stack.containerId('docker-guard'),
+        ])
+      ).stdout.trim();
+      assert.equal(guard, 'none');
+    });
+
+    it('from inside the hub, the guard refuses a privileged container with a host bind, GET /info and an unfiltered list', async () => {
+      const name = `${stack.project}-evil`;
+      const labels = {
+        'org.berth.managed': 'true',
+        'org.berth.deployment': stack.project,
+        'org.berth.user': 'mallory',
+        'org.berth.server': '',
+      };
+      const body = {
+        Image: 'berth/singleuser:lab',
+        User: '0:0',
+        Labels: labels,
+        HostConfig: { Privileged: true, Binds: ['/:/host', '/var/run/docker.sock:/var/run/docker.sock'] },
+      };
+      const script = [
+        "const http = require('http');",
+        "const call = (method, path, body) => new Promise((resolve) => { const r = http.request({ socketPath: '/run/berth/docker-guard/docker.sock', method, path, headers: { 'content-type': 'application/json' } }, (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => resolve([res.statusCode, t])); }); r.on('error', (e) => resolve([0, String(e)])); r.end(body ? JSON.stringify(body) : undefined); });",
+        '(async () => {',
+        `  const out = [await call('POST', '/containers/create?name=${name}', ${JSON.stringify(body)}), await call('GET', '/info'), await call('GET', '/containers/json?all=1')];`,
+        '  console.log(JSON.stringify(out));',
+        '})();',
+      ].join('\n');
+      const r = await stack.compose(['exec', '-T', 'hub', 'node', '-e', script]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as [number, string][];
+      for (const [status, text] of out) {
+        assert.equal(status, 403, text);
+        assert.match(text, /berth docker guard/);
+      }
+      const made = await runOk('docker', ['ps', '-a', '-q', '--filter', `name=${name}`]);
+      assert.equal(made.stdout.trim(), '', 'no container was created');
+    });
+
+    it('the firewall service installed the egress and host rules', {
+      skip: process.getuid?.() !== 0 && 'reading iptables needs root',
+    }, async () => {
+      const egress = await runOk('iptables', ['-S', 'BERTH-EGRESS']);
+      assert.match(egress.stdout, /-A BERTH-EGRESS -s 10\.212\.0\.0\/16 -d 169\.254\.0\.0\/16 -j DROP/);
+      const input = await runOk('iptables', ['-S', 'BERTH-INPUT']);
+      assert.match(input.stdout, /-A BERTH-INPUT -s 10\.213\.0\.0\/16 -j DROP/);
+      assert.match((await runOk('iptables', ['-S', 'DOCKER-USER'])).stdout, /-A DOCKER-USER -j BERTH-EGRESS/);
+      assert.match((await runOk('iptables', ['-S', 'INPUT'])).stdout, /-A INPUT -j BERTH-INPUT/);
+      const firewall = await runOk('docker', [
+        'ps',
+        '-a',
+        '--filter',
+        `label=com.docker.compose.project=${stack.project}`,
+        '--filter',
+        'label=com.docker.compose.service=firewall',
+        '--format',
+        '{{.Status}}',
+      ]);
+      assert.match(firewall.stdout, /^Exited \(0\)/, firewall.stdout);
+    });
+  });
 });
