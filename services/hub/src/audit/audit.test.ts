@@ -147,7 +147,7 @@ describe('audit log (real Postgres)', () => {
       profiles.map((e) => [e.action, e.outcome]),
       [['profile.create', 'success']],
     );
-    assert.equal((profiles[0]?.detail.body as { image?: string }).image, image);
+    assert.equal((profiles[0]?.detail.body as { image?: string } | undefined)?.image, image);
   });
 
   it('records refused admin actions as denied', async () => {
