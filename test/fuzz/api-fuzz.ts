@@ -55,7 +55,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     values.seed ? Number(values.seed) : undefined,
     values.served === true,
   );
-  process.stdout.write(`${r.output.split('\n').slice(-40).join('\n')}\n`);
+  process.stdout.write(`${r.output.split('\n').slice(-150).join('\n')}\n`);
   process.stdout.write(`requests: ${r.requests}\nserver errors: ${r.serverErrors.length}\n`);
   for (const e of r.serverErrors.slice(0, 50)) process.stdout.write(`  ${e.status} ${e.method} ${e.url}\n`);
   process.exit(r.serverErrors.length > 0 || r.requests === 0 ? 1 : 0);
