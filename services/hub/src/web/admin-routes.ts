@@ -81,7 +81,7 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (!id) return undefined;
     const sections = adminSections(id.scopes, id.user.name);
     if (sections.length === 0 || (href !== undefined && !sections.some((s) => s.href === href))) {
-      throw new HubError('FORBIDDEN', 'you may not see this page');
+      throw new HubError('FORBIDDEN', 'You may not see this page.');
     }
     return { id, sections };
   }

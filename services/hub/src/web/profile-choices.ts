@@ -58,5 +58,8 @@ export async function profileChoices(
   if (!profiles) return [];
   const usable = await profiles.usableBy(user);
   const free = gpus?.free().length ?? 0;
-  return usable.map((v) => choiceOf(v, free, profiles.defaultName));
+  // The default first, the rest in the service's order.
+  return usable
+    .map((v) => choiceOf(v, free, profiles.defaultName))
+    .sort((a, b) => Number(b.default === true) - Number(a.default === true));
 }
