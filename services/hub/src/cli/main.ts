@@ -7,10 +7,10 @@ import { createDatabase, migrateToLatest } from '../db/database.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
 import { UsersRepo } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
-import { ADMIN_USAGE, runAdmin } from './admin.ts';
 import { runDoctor } from './doctor/doctor.ts';
 import { exitCode, render } from './doctor/report.ts';
 import { initSecrets, initTls } from './init-secrets.ts';
+import { INVITE_USAGE, runInvite } from './invite.ts';
 import { PROFILES_USAGE, runProfiles } from './profiles.ts';
 
 const USAGE = `usage: berth <command>
@@ -19,11 +19,11 @@ const USAGE = `usage: berth <command>
   user set-password <name> --password-stdin        change a local user's password
   token create <name> [--scopes a,b] [--note t] [--expires-in seconds]
                                                    mint an API token; prints it once
-  migrate                                          bring the database schema up to date
+${INVITE_USAGE}  migrate                                          bring the database schema up to date
   init-secrets                                     create missing secret files (compose init step)
   doctor                                           check the running deployment against the security model
                                                    (PASS/WARN/FAIL lines; exits 1 when one fails)
-${PROFILES_USAGE}${ADMIN_USAGE}`;
+${PROFILES_USAGE}`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -80,11 +80,6 @@ async function run(argv: string[]): Promise<number> {
       ),
     );
   }
-  if (group === 'users' || group === 'groups' || group === 'tokens') {
-    return withDb((db) =>
-      runAdmin(db, { words: positionals, admin: values.admin }, (l) => process.stdout.write(`${l}\n`)),
-    );
-  }
   if (group === 'migrate') {
     const report = await withDb((db) => migrateToLatest(db));
     process.stdout.write(`schema up to date (${report.applied.length} migrations applied now)\n`);
@@ -115,6 +110,13 @@ async function run(argv: string[]): Promise<number> {
       }
       return 0;
     });
+  }
+  if (group === 'invite') {
+    const text = await withDb((db) =>
+      runInvite(db, loadConfig(), action, { admin: values.admin, expiresIn: values['expires-in'] }),
+    );
+    process.stdout.write(text);
+    return 0;
   }
   if (group === 'token' && action === 'create') {
     const user = checkUserName(name);

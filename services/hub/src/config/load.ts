@@ -75,6 +75,7 @@ const AUTH_ENV: Record<string, string> = {
   'auth.adminUsers': 'BERTH_ADMIN_USERS',
   'auth.adminGroups': 'BERTH_ADMIN_GROUPS',
   'auth.revokeDisallowed': 'BERTH_REVOKE_DISALLOWED',
+  'auth.localSignup': 'BERTH_LOCAL_SIGNUP',
   'auth.ldap.url': 'BERTH_LDAP_URL',
   'auth.ldap.startTls': 'BERTH_LDAP_START_TLS',
   'auth.ldap.caFile': 'BERTH_LDAP_CA_FILE',
@@ -119,6 +120,7 @@ function authFromEnv(env: Env) {
     adminUsers: list(env, 'BERTH_ADMIN_USERS', true),
     adminGroups: list(env, 'BERTH_ADMIN_GROUPS'),
     revokeDisallowed: bool(env, 'BERTH_REVOKE_DISALLOWED', true),
+    localSignup: bool(env, 'BERTH_LOCAL_SIGNUP', false),
     ldap: ldapEnabled
       ? {
           url: env.BERTH_LDAP_URL ?? '',

@@ -118,6 +118,8 @@ export const authSchema = z
     adminGroups: z.array(groupName),
     /** At start, end the sessions and delete the tokens of users the configuration no longer allows. */
     revokeDisallowed: z.boolean(),
+    /** Anyone may create a local account at /hub/signup (off by default; the allowed sets still apply). */
+    localSignup: z.boolean(),
     ldap: ldapSchema.optional(),
     oidc: oidcSchema.optional(),
     /** Extra OIDC providers by name, each enabled as `oidc:<name>` (docs/authentication.md). */

@@ -43,7 +43,7 @@ export function layout(
   <a class="brand" href="/hub/home">Berth</a>
   ${
     viewer
-      ? html`<nav aria-label="Main">${navLink('/hub/home', 'Home', opts.current === 'home')}${navLink('/hub/token', 'Tokens', opts.current === 'tokens')}${viewer.scopes && hasAnyAdminView(viewer.scopes, viewer.name) ? navLink('/hub/admin', 'Admin', opts.current === 'admin') : ''}<span class="who">${viewer.name}</span>
+      ? html`<nav aria-label="Main">${navLink('/hub/home', 'Home', opts.current === 'home')}${navLink('/hub/token', 'Tokens', opts.current === 'tokens')}${navLink('/hub/account/password', 'Password', false)}${viewer.scopes && hasAnyAdminView(viewer.scopes, viewer.name) ? navLink('/hub/admin', 'Admin', opts.current === 'admin') : ''}<span class="who">${viewer.name}</span>
       <form method="post" action="/hub/logout" class="inline"><input type="hidden" name="_xsrf" value="${xsrf ?? ''}"><button type="submit" class="link">Log out</button></form></nav>`
       : ''
   }

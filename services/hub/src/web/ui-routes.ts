@@ -1,5 +1,7 @@
 import { announcementRoutes } from '../api/announcement.ts';
+import { invitationsApiRoutes } from '../api/invitations.ts';
 import type { RouteModule } from '../http/route-deps.ts';
+import { accountPageRoutes } from './account-routes.ts';
 import { adminPageRoutes } from './admin-routes.ts';
 import { serverPageRoutes } from './server-routes.ts';
 import { tokensPageRoutes } from './tokens-routes.ts';
@@ -13,4 +15,6 @@ export const uiRoutes: RouteModule = (app, deps) => {
   tokensPageRoutes(app, deps);
   adminPageRoutes(app, deps);
   announcementRoutes(app, deps);
+  accountPageRoutes(app, deps);
+  invitationsApiRoutes(app, deps);
 };
