@@ -7,6 +7,7 @@ import { createDatabase, migrateToLatest } from '../db/database.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
 import { UsersRepo } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
+import { ADMIN_USAGE, runAdmin } from './admin.ts';
 import { runDoctor } from './doctor/doctor.ts';
 import { exitCode, render } from './doctor/report.ts';
 import { initSecrets, initTls } from './init-secrets.ts';
@@ -23,7 +24,7 @@ ${INVITE_USAGE}  migrate                                          bring the data
   init-secrets                                     create missing secret files (compose init step)
   doctor                                           check the running deployment against the security model
                                                    (PASS/WARN/FAIL lines; exits 1 when one fails)
-${PROFILES_USAGE}`;
+${PROFILES_USAGE}${ADMIN_USAGE}`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -78,6 +79,11 @@ async function run(argv: string[]): Promise<number> {
       runProfiles({ action, arg: name, all: values.all, readStdin }, config, db, (l) =>
         process.stdout.write(`${l}\n`),
       ),
+    );
+  }
+  if (group === 'users' || group === 'groups' || group === 'tokens') {
+    return withDb((db) =>
+      runAdmin(db, { words: positionals, admin: values.admin }, (l) => process.stdout.write(`${l}\n`)),
     );
   }
   if (group === 'migrate') {
