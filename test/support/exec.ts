@@ -29,6 +29,8 @@ export function run(
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A program that exits without reading its input closes the pipe (EPIPE); its exit code tells the story.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
