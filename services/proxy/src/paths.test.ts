@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodePath, parseRequestTarget, pathSegments, routingHost, trimRoutePath } from './paths.ts';
+import {
+  decodePath,
+  fastRequestTarget,
+  parseRequestTarget,
+  parseWithUrl,
+  pathSegments,
+  routingHost,
+  trimRoutePath,
+} from './paths.ts';
 
 describe('trimRoutePath (CHP trimPrefix)', () => {
   it('ensures a leading slash and drops one trailing slash, except for the root', () => {
@@ -65,6 +73,76 @@ describe('routingHost', () => {
   it('refuses anything that is not a plain host name', () => {
     for (const bad of [undefined, '', 'a/b', '../x', 'a b', '[::1]:80', 'a..b', '-a.com', 'a_b.com']) {
       assert.equal(routingHost(bad), undefined, String(bad));
+    }
+  });
+
+  it('the fast path answers exactly as the WHATWG parser, or leaves the target to it', () => {
+    // Every character class that matters: dots, escapes, separators, characters the parser encodes, non-ASCII.
+    const alphabet = [
+      'a',
+      'Z',
+      '0',
+      '/',
+      '/',
+      '.',
+      '..',
+      '%2e',
+      '%2E',
+      '%2F',
+      '%zz',
+      '%',
+      '?',
+      '#',
+      '\\',
+      ' ',
+      '"',
+      "'",
+      '<',
+      '>',
+      '`',
+      '{',
+      '|',
+      '^',
+      '[',
+      ']',
+      '~',
+      ';',
+      '@',
+      ':',
+      '=',
+      '&',
+      '+',
+      'é',
+      '\t',
+      '%00',
+    ];
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let fast = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let raw = '/';
+      const length = next() % 12;
+      for (let j = 0; j < length; j++) raw += alphabet[next() % alphabet.length];
+      const quick = fastRequestTarget(raw);
+      if (quick === undefined) continue;
+      fast++;
+      assert.deepEqual(quick, parseWithUrl(raw), raw);
+    }
+    assert.ok(fast > 1_000, `the fast path took ${fast} of the targets`);
+    for (const plain of [
+      '/user/alice/lab',
+      '/user/alice/api/kernels?token=x&y=1',
+      '/user/a/files/b.ipynb',
+      '/x?',
+    ]) {
+      assert.notEqual(fastRequestTarget(plain), undefined, plain);
+    }
+    for (const odd of ['/a/../b', '/a/%2e%2e/b', '/a/.', '/a b', '/a\\b', '/a?x#y', '/é', "/a?'"]) {
+      assert.equal(fastRequestTarget(odd), undefined, odd);
+      assert.deepEqual(parseRequestTarget(odd), parseWithUrl(odd));
     }
   });
 });

@@ -35,6 +35,33 @@ export interface RequestTarget {
  */
 export function parseRequestTarget(raw: string | undefined): RequestTarget | undefined {
   if (raw === undefined) return undefined;
+  return fastRequestTarget(raw) ?? parseWithUrl(raw);
+}
+
+/**
+ * A path (and query) that the WHATWG parser would leave exactly as it is: only characters it never re-encodes,
+ * no `.`/`..` segment, no `%2e` (an encoded dot may form one), no `\\` (a separator for http URLs), no fragment.
+ */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&()*+,;=:@/?%[\]^|{}`]*$/;
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)|%2e/i;
+
+/**
+ * The common case without building a URL: most request targets are already in the resolved form. Anything the
+ * parser could change goes the long way, so the answer is always the parser's (paths.test.ts checks both ways agree).
+ */
+export function fastRequestTarget(raw: string): RequestTarget | undefined {
+  const q = raw.indexOf('?');
+  const pathname = q === -1 ? raw : raw.slice(0, q);
+  if (!PLAIN_PATH.test(pathname) || DOT_SEGMENT.test(pathname)) return undefined;
+  if (q === -1) return { pathname, search: '' };
+  const query = raw.slice(q + 1);
+  if (!PLAIN_QUERY.test(query)) return undefined;
+  return { pathname, search: query === '' ? '' : `?${query}` };
+}
+
+/** The reference: the WHATWG URL parser. */
+export function parseWithUrl(raw: string): RequestTarget | undefined {
   let url: URL;
   try {
     if (raw.startsWith('/')) {

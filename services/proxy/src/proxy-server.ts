@@ -131,9 +131,17 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
   server.keepAliveTimeout = deps.keepAliveTimeoutMs;
   server.headersTimeout = deps.headersTimeoutMs;
 
+  // One options object per route, built on its first request: no URL parse or agent lookup per request. A route
+  // keeps its origin's agent alive (the pool drops an agent only when no route uses the origin).
+  const routeOptions = new WeakMap<Route, { target: URL; agent: http.Agent }>();
   function options(route: Route) {
-    const target = new URL(route.target);
-    return { target, agent: agents.forTarget(target) };
+    let opts = routeOptions.get(route);
+    if (opts === undefined) {
+      const target = route.url ?? new URL(route.target);
+      opts = { target, agent: agents.forTarget(target) };
+      routeOptions.set(route, opts);
+    }
+    return opts;
   }
 
   return { server, destroyWebSockets: () => activity.destroyAll() };
@@ -147,8 +155,16 @@ const KEPT_HEADERS = new Set(['', 'host', 'content-length', 'transfer-encoding']
  * stop the upstream keep-alive connection from being reused. (Upgrades keep theirs; http-proxy-3 needs them.)
  */
 function dropHopByHopHeaders(req: http.IncomingMessage): void {
-  const listed = (req.headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
-  for (const name of [...listed, 'connection', 'keep-alive', 'proxy-connection']) {
-    if (!KEPT_HEADERS.has(name)) delete req.headers[name];
+  const headers = req.headers;
+  const connection = headers.connection;
+  if (connection !== undefined) {
+    for (const listed of connection.split(',')) {
+      const name = listed.trim().toLowerCase();
+      if (!KEPT_HEADERS.has(name)) delete headers[name];
+    }
+    delete headers.connection;
   }
+  // `in` first: deleting a property that is not there still costs a dictionary-mode transition.
+  if ('keep-alive' in headers) delete headers['keep-alive'];
+  if ('proxy-connection' in headers) delete headers['proxy-connection'];
 }

@@ -11,9 +11,39 @@ export interface Route {
   /** The trimmed route key, e.g. `/user/alice` (CHP stores no trailing slash, except for `/`). */
   readonly path: string;
   readonly target: string;
+  /** `target` parsed once, when the route is added (undefined only if it is not a URL; the API never adds one). */
+  readonly url: URL | undefined;
   /** Everything else the client POSTed (`user`, `server_name`, `jupyterhub`, …), returned as given. */
   readonly data: RouteData;
+  /** The latest activity stamp, read when asked: touching a route mutates its entry instead of copying it. */
   readonly lastActivity: Date;
+}
+
+/**
+ * A route as stored. Activity is a number in the entry, so the hot path (a stamp per proxied 2xx response) neither
+ * allocates nor replaces map entries: copies of a route per request were promoted to the old generation and made
+ * every full GC walk a bigger heap as the table grew.
+ */
+class RouteEntry implements Route {
+  readonly path: string;
+  readonly target: string;
+  readonly url: URL | undefined;
+  readonly data: RouteData;
+  readonly origin: string | undefined;
+  stampMs: number;
+
+  constructor(path: string, target: string, data: RouteData, stampMs: number) {
+    this.path = path;
+    this.target = target;
+    this.url = URL.canParse(target) ? new URL(target) : undefined;
+    this.origin = this.url?.origin;
+    this.data = data;
+    this.stampMs = stampMs;
+  }
+
+  get lastActivity(): Date {
+    return new Date(this.stampMs);
+  }
 }
 
 /** A route in CHP's wire shape: `{ ...data, target, last_activity }`. */
@@ -31,24 +61,27 @@ export function routeToJson(route: Route): Record<string, unknown> {
 type RemovedListener = (route: Route) => void;
 
 export class RouteTable {
-  readonly #routes = new Map<string, Route>();
-  readonly #trie = new RouteTrie<string>();
+  readonly #routes = new Map<string, RouteEntry>();
+  readonly #trie = new RouteTrie<RouteEntry>();
+  /** How many routes point at each origin, so dropping an origin's agent needs no scan of the table. */
+  readonly #origins = new Map<string, number>();
   readonly #onRemoved: RemovedListener[] = [];
-  readonly #now: () => Date;
+  readonly #nowMs: () => number;
 
-  constructor(now: () => Date = () => new Date()) {
-    this.#now = now;
+  constructor(now?: () => Date) {
+    this.#nowMs = now === undefined ? Date.now : () => now().getTime();
   }
 
   /** Add or replace the route at `path`. Like CHP, a new route starts with last_activity = now. */
   add(path: string, target: string, data: RouteData): Route {
     const key = trimRoutePath(path);
     const { target: _target, last_activity: _lastActivity, ...extra } = data;
-    const route: Route = { path: key, target, data: Object.freeze(extra), lastActivity: this.#now() };
+    const route = new RouteEntry(key, target, Object.freeze(extra), this.#nowMs());
     const previous = this.#routes.get(key);
     this.#routes.set(key, route);
-    this.#trie.set(key, key);
-    if (previous !== undefined) this.#emitRemoved(previous);
+    this.#trie.set(key, route);
+    this.#countOrigin(route.origin, 1);
+    if (previous !== undefined) this.#dropped(previous);
     return route;
   }
 
@@ -66,35 +99,41 @@ export class RouteTable {
     if (route === undefined) return undefined;
     this.#routes.delete(key);
     this.#trie.delete(key);
-    this.#emitRemoved(route);
+    this.#dropped(route);
     return route;
   }
 
   /** All routes; with `inactiveSince`, only those whose last_activity is strictly older (CHP's filter). */
   list(inactiveSince?: Date): Route[] {
     const all = [...this.#routes.values()];
-    return inactiveSince === undefined ? all : all.filter((r) => r.lastActivity < inactiveSince);
+    if (inactiveSince === undefined) return all;
+    const since = inactiveSince.getTime();
+    return all.filter((r) => r.stampMs < since);
   }
 
   /** Longest-prefix match of a decoded request path. */
   match(decodedPath: string): Route | undefined {
-    const key = this.#trie.match(decodedPath);
-    return key === undefined ? undefined : this.#routes.get(key);
+    return this.#trie.match(decodedPath);
   }
 
   /** Record activity on `route`, unless it has since been removed or pointed elsewhere. */
   touch(route: Route): void {
-    const current = this.#routes.get(route.path);
-    if (current === undefined || current.target !== route.target) return;
-    this.#routes.set(route.path, { ...current, lastActivity: this.#now() });
+    this.stamp(route.path, route.target, this.#nowMs());
+  }
+
+  /**
+   * Record activity seen at `ms` on the route at `path` if it still points at `target`. A stamp older than the one
+   * kept changes nothing, so stamps reported late (e.g. by another worker) never move last_activity back.
+   */
+  stamp(path: string, target: string, ms: number): void {
+    const current = this.#routes.get(path);
+    if (current === undefined || current.target !== target) return;
+    if (ms > current.stampMs) current.stampMs = ms;
   }
 
   /** Whether any route still points at `origin` (e.g. `http://alice:8888`). */
   usesOrigin(origin: string): boolean {
-    for (const route of this.#routes.values()) {
-      if (URL.canParse(route.target) && new URL(route.target).origin === origin) return true;
-    }
-    return false;
+    return (this.#origins.get(origin) ?? 0) > 0;
   }
 
   /** Called with each route that is removed or replaced. */
@@ -102,7 +141,15 @@ export class RouteTable {
     this.#onRemoved.push(listener);
   }
 
-  #emitRemoved(route: Route): void {
+  #dropped(route: RouteEntry): void {
+    this.#countOrigin(route.origin, -1);
     for (const listener of this.#onRemoved) listener(route);
+  }
+
+  #countOrigin(origin: string | undefined, delta: 1 | -1): void {
+    if (origin === undefined) return;
+    const count = (this.#origins.get(origin) ?? 0) + delta;
+    if (count > 0) this.#origins.set(origin, count);
+    else this.#origins.delete(origin);
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pathSegments } from './paths.ts';
 import { RouteTrie } from './trie.ts';
 
 describe('RouteTrie', () => {
@@ -66,5 +67,40 @@ describe('RouteTrie', () => {
     for (let i = 0; i < 20_000; i++) t.set(`/user/u${i}`, i);
     assert.equal(t.match('/user/u19999/lab/tree/a/b'), 19999);
     assert.equal(t.match('/user/u20000'), undefined);
+  });
+
+  it('matches as a walk over pathSegments would, for odd slashes too', () => {
+    const trie = new RouteTrie<string>();
+    for (const key of ['/', '/a', '/a/b', '/a//c', '/x/y/z']) trie.set(key, key);
+    const keys = new Set(['/', '/a', '/a/b', '/a//c', '/x/y/z']);
+    // The longest stored prefix of the path's segments.
+    const reference = (path: string): string | undefined => {
+      const segments = pathSegments(path);
+      for (let k = segments.length; k >= 0; k--) {
+        const key = `/${segments.slice(0, k).join('/')}`;
+        if (keys.has(key)) return key;
+      }
+      return undefined;
+    };
+    for (const path of [
+      '',
+      '/',
+      '//',
+      'a',
+      '/a',
+      '/a/',
+      '//a//',
+      '/a/b',
+      '/a/b/c',
+      '/a//c',
+      '/a//c/',
+      '/a///c',
+      '/x/y',
+      '/x/y/z/w',
+      '/ab',
+      '/a/bc',
+    ]) {
+      assert.equal(trie.match(path), reference(path), path);
+    }
   });
 });

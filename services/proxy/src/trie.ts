@@ -10,6 +10,8 @@ interface Node<T> {
   value: T | undefined;
 }
 
+const SLASH = 0x2f;
+
 function node<T>(): Node<T> {
   return { children: new Map(), value: undefined };
 }
@@ -56,13 +58,21 @@ export class RouteTrie<T> {
 
   /** The value stored at the longest prefix of `path`, on whole segments: `/user/al` never matches `/user/alice`. */
   match(path: string): T | undefined {
+    // pathSegments(path), walked in place: this runs on every request, so no array of segments is built.
+    let start = 0;
+    let end = path.length;
+    while (start < end && path.charCodeAt(start) === SLASH) start++;
+    while (end > start && path.charCodeAt(end - 1) === SLASH) end--;
     let current = this.#root;
     let best = current.value;
-    for (const segment of pathSegments(path)) {
-      const child = current.children.get(segment);
+    while (start < end) {
+      let slash = path.indexOf('/', start);
+      if (slash === -1 || slash > end) slash = end;
+      const child = current.children.get(path.slice(start, slash));
       if (child === undefined) break;
       current = child;
       if (current.value !== undefined) best = current.value;
+      start = slash + 1;
     }
     return best;
   }
