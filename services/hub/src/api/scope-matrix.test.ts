@@ -141,9 +141,9 @@ describe('scope matrix and bad input (real Postgres)', () => {
     // As JupyterHub: a user's own role (self) reads their model but does not list users.
     const own = (await issueApiToken(h.hub.ctx, alice, {})).token;
     assert.equal((await call(own, { method: 'GET', path: '/users' })).status, 403);
-    // list:users without read:users shows names only.
+    // list:users without read:users shows what read:users:name reveals (JupyterHub's access map): kind, name, admin.
     const bare = await call(await exact(['list:users!user=alice']), { method: 'GET', path: '/users' });
-    assert.deepEqual(bare.json, [{ kind: 'user', name: 'alice' }]);
+    assert.deepEqual(bare.json, [{ kind: 'user', name: 'alice', admin: false }]);
     const all = await names(await exact(['list:users']));
     assert.ok(all.includes('alice') && all.includes('bob') && all.includes('root'));
 

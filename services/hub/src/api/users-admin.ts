@@ -8,6 +8,7 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
+import { scopedUserModel } from './scoped-model.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
@@ -106,10 +107,12 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
-      // As JupyterHub: list:users alone shows names; the model needs read:users on that user.
-      if (!hasScope(id.scopes, 'read:users', { user: u.name }))
-        return { kind: 'user' as const, name: u.name };
-      return userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
+      const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
+      // As JupyterHub: without read:users on that user, only the fields the caller's other scopes reveal
+      // (list:users alone: kind and name; jupyterhub-idle-culler's scopes: last_activity and servers too).
+      return hasScope(id.scopes, 'read:users', { user: u.name })
+        ? model
+        : scopedUserModel(model, id.scopes, u.name);
     });
     if (!wantsPagination(req)) return items;
     reply.type('application/jupyterhub-pagination+json');
