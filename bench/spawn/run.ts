@@ -45,11 +45,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Outcome {
   readonly ok: boolean;
   readonly ms: number;
+  /** Of `ms`, the time until the engine had started the container (the rest is the server booting, and noticing). */
+  readonly toStartMs?: number;
   readonly error?: string;
+}
+
+/** When the engine started the container, as ms since the epoch. */
+async function startedAt(c: Dockerode.Container): Promise<number | undefined> {
+  const info = await c.inspect().catch(() => undefined);
+  const t = info ? Date.parse(info.State.StartedAt) : Number.NaN;
+  return Number.isFinite(t) ? t : undefined;
 }
 
 /** One hub-driven spawn: the REST call answers 201 when the hub has found the server ready and routed it. */
 async function hubSpawn(dh: DockerHub, name: string, adminToken: string): Promise<Outcome> {
+  const wall0 = Date.now();
   const t0 = performance.now();
   const res = await fetch(`${dh.base}/hub/api/users/${name}/server`, {
     method: 'POST',
@@ -57,9 +67,9 @@ async function hubSpawn(dh: DockerHub, name: string, adminToken: string): Promis
   });
   const ms = performance.now() - t0;
   const body = await res.text();
-  return res.status === 201
-    ? { ok: true, ms }
-    : { ok: false, ms, error: `${res.status} ${body.slice(0, 200)}` };
+  if (res.status !== 201) return { ok: false, ms, error: `${res.status} ${body.slice(0, 200)}` };
+  const started = await startedAt(dh.docker.getContainer(`${dh.ns.prefix}-${name}`));
+  return started === undefined ? { ok: true, ms } : { ok: true, ms, toStartMs: started - wall0 };
 }
 
 async function hubStop(dh: DockerHub, name: string): Promise<void> {
@@ -81,6 +91,7 @@ async function rawRun(dh: DockerHub, name: string): Promise<Outcome & { containe
     defaultUrl: cfg.spawner.defaultUrl,
     adminEnv: {},
   });
+  const wall0 = Date.now();
   const t0 = performance.now();
   let container: Dockerode.Container | undefined;
   try {
@@ -99,7 +110,11 @@ async function rawRun(dh: DockerHub, name: string): Promise<Outcome & { containe
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
         await res.body?.cancel();
-        if (res.status === 200) return { ok: true, ms: performance.now() - t0, container };
+        if (res.status === 200) {
+          const ms = performance.now() - t0;
+          const started = await startedAt(container);
+          return { ok: true, ms, container, ...(started ? { toStartMs: started - wall0 } : {}) };
+        }
       } catch {
         // not listening yet
       }
@@ -141,6 +156,8 @@ async function main(): Promise<void> {
     // Single spawns, alternating which goes first.
     const hubMs: number[] = [];
     const rawMs: number[] = [];
+    const hubStart: number[] = [];
+    const rawStart: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const name = users[r + 1] as string;
       const doHub = async () => {
@@ -148,12 +165,14 @@ async function main(): Promise<void> {
         await hubStop(dh, name);
         if (!o.ok) throw new Error(`hub spawn failed: ${o.error}`);
         hubMs.push(o.ms);
+        if (o.toStartMs !== undefined) hubStart.push(o.toStartMs);
       };
       const doRaw = async () => {
         const o = await rawRun(dh, `raw${r}`);
         await rawRemove(o);
         if (!o.ok) throw new Error(`raw run failed: ${o.error}`);
         rawMs.push(o.ms);
+        if (o.toStartMs !== undefined) rawStart.push(o.toStartMs);
       };
       if (r % 2 === 0) {
         await doHub();
@@ -163,12 +182,25 @@ async function main(): Promise<void> {
         await doHub();
       }
     }
-    const single = { hub: median(hubMs), raw: median(rawMs), hubAll: hubMs, rawAll: rawMs };
+    const single = {
+      hub: median(hubMs),
+      raw: median(rawMs),
+      hubAll: hubMs,
+      rawAll: rawMs,
+      hubToStart: hubStart.length ? median(hubStart) : null,
+      rawToStart: rawStart.length ? median(rawStart) : null,
+    };
     results.single = single;
     console.log(
       `single spawn-to-ready (median of ${rounds}): hub ${secs(single.hub)}, raw docker run ${secs(single.raw)}`,
     );
     console.log(`ratio single hub/raw ${(single.hub / single.raw).toFixed(2)}× (target ≤ 1.15×)`);
+    if (single.hubToStart !== null && single.rawToStart !== null) {
+      console.log(
+        `  of which until the container started: hub ${secs(single.hubToStart)}, raw ${secs(single.rawToStart)}; ` +
+          `then until ready: hub ${secs(single.hub - single.hubToStart)}, raw ${secs(single.raw - single.rawToStart)}`,
+      );
+    }
 
     // Concurrent: N hub spawns at once, and N raw runs at once; wall time until the last is ready. The order
     // alternates between rounds, so neither side always meets the machine's other load first.
