@@ -23,7 +23,7 @@ export function adminLayout(
 ${body}`,
     viewer,
     xsrf,
-    { current: 'admin' },
+    { current: 'admin', wide: true },
   );
 }
 

@@ -58,10 +58,7 @@ function listQuery(req: FastifyRequest<{ Querystring: ListQuery }>): { q: string
 }
 
 function profileOf(row: ServerRow): string | null {
-  const r = row as ServerRow & { profile?: unknown };
-  if (typeof r.profile === 'string') return r.profile;
-  const p = (row.spawner_state as Record<string, unknown> | null)?.profile;
-  return typeof p === 'string' ? p : null;
+  return row.profile_name ?? null;
 }
 
 /**

@@ -59,10 +59,10 @@ function actions(viewer: Viewer, xsrf: string, s: HomeServer, picker: boolean): 
 function serverRow(viewer: Viewer, xsrf: string, s: HomeServer, picker: boolean): Html {
   return html`<tr data-server="${s.name}">
   <th scope="row">${s.name ? s.name : html`<span>Default</span>`}</th>
-  <td><span class="state state-${s.state}">${LABEL[s.state]}</span></td>
-  <td>${s.profile ?? html`<span class="muted">—</span>`}</td>
-  <td>${s.started ? when(s.started) : html`<span class="muted">—</span>`}</td>
-  <td>${s.lastActivity ? when(s.lastActivity) : html`<span class="muted">—</span>`}</td>
+  <td data-label="Status"><span class="state state-${s.state}">${LABEL[s.state]}</span></td>
+  <td data-label="Profile">${s.profile ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="Started">${s.started ? when(s.started) : html`<span class="muted">—</span>`}</td>
+  <td data-label="Last activity">${s.lastActivity ? when(s.lastActivity) : html`<span class="muted">—</span>`}</td>
   <td class="row-actions">${actions(viewer, xsrf, s, picker)}</td>
 </tr>`;
 }

@@ -88,7 +88,7 @@ describe('home and spawn pages (real Postgres)', () => {
     assert.equal(started.headers.get('location'), '/hub/spawn-pending/alice');
     const after = await c.get('/hub/home');
     assert.match(after.body, /class="state state-running">running</);
-    assert.match(after.body, /<td><time datetime="\d{4}-/);
+    assert.match(after.body, /<td data-label="Started"><time datetime="\d{4}-/);
     assert.match(after.body, /<a class="button" href="\/user\/alice\/">Open<\/a>/);
     const stop = await c.postForm('/hub/stop', { _xsrf: xsrfFrom(after.body) }, false);
     assert.equal(stop.status, 303);

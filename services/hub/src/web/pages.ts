@@ -13,6 +13,8 @@ export interface LayoutOptions {
   readonly banner?: string | null;
   /** Which navigation entry is the current page. */
   readonly current?: 'home' | 'tokens' | 'admin';
+  /** A wider page for tables with many columns (admin). */
+  readonly wide?: boolean;
 }
 
 function navLink(href: string, label: string, here: boolean): Html {
@@ -49,7 +51,7 @@ export function layout(
   }
 </header>
 ${opts.banner ? html`<aside class="banner" aria-label="Announcement"><p>${opts.banner}</p></aside>` : ''}
-<main id="main" tabindex="-1">
+<main id="main" tabindex="-1"${opts.wide ? html` class="wide"` : ''}>
 ${body}
 </main>
 </body>

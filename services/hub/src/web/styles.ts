@@ -490,6 +490,16 @@ tfoot td {
   font-weight: 700;
   border-bottom: 0;
 }
+main.wide {
+  max-width: 80rem;
+}
+main.wide .notice {
+  max-width: none;
+}
+.profiles-table td:nth-child(5) {
+  min-width: 12rem;
+  max-width: 18rem;
+}
 .small {
   font-size: 0.8rem;
 }
@@ -589,6 +599,14 @@ progress {
   table.servers td.row-actions {
     grid-column: 1 / -1;
     white-space: normal;
+  }
+  table.servers th[scope="row"] {
+    grid-column: 1 / -1;
+  }
+  table.servers td[data-label]::before {
+    content: attr(data-label) ": ";
+    color: var(--muted);
+    font-size: 0.85rem;
   }
   .inline-field {
     flex-wrap: wrap;
