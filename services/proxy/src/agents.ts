@@ -65,3 +65,10 @@ function definedOnly(tls: AgentTls): { ca?: string; cert?: string; key?: string 
   if (tls.key !== undefined) out.key = tls.key;
   return out;
 }
+
+/** The TLS toward targets that a configuration asks for. */
+export function agentTls(config: {
+  readonly targetTls?: { ca?: string; cert?: string; key?: { reveal(): string } } | undefined;
+}): AgentTls {
+  return { ca: config.targetTls?.ca, cert: config.targetTls?.cert, key: config.targetTls?.key?.reveal() };
+}

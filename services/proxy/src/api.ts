@@ -17,7 +17,7 @@ import { type Logger, logPath } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { decodePath, parseRequestTarget } from './paths.ts';
 import { sendJson } from './responses.ts';
-import { type RouteTable, routeToJson } from './route-table.ts';
+import { type Route, type RouteTable, routeToJson } from './route-table.ts';
 import { parseTarget } from './target.ts';
 
 const ROUTES = /^\/api\/routes(\/.*)?$/;
@@ -36,6 +36,18 @@ export interface ApiDeps {
   readonly log: Logger;
   readonly epoch: ProxyEpoch;
   readonly metrics?: ProxyMetrics;
+  /** Copies of the table in other processes (worker mode), kept in step before the API answers. */
+  readonly replicas?: Replicas;
+}
+
+/** What the API waits for when other processes serve the public listener from copies of the table. */
+export interface Replicas {
+  /** Resolves once every copy has applied this addition (so the route is served when the 201 is sent). */
+  added(route: Route): Promise<void>;
+  /** Resolves once every copy has dropped the route at `path`. */
+  removed(path: string): Promise<void>;
+  /** Resolves once every copy's activity stamps are merged into the table, before it is read. */
+  refresh(): Promise<void>;
 }
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -98,7 +110,13 @@ function health(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): void 
   });
 }
 
-function getRoutes(deps: ApiDeps, res: ServerResponse, path: string, query: URLSearchParams): void {
+async function getRoutes(
+  deps: ApiDeps,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+): Promise<void> {
+  await deps.replicas?.refresh();
   if (path !== '/' && path !== '') {
     const route = deps.routes.get(path);
     if (route === undefined) throw new ApiError('NOT_FOUND', 'no such route');
@@ -137,14 +155,18 @@ async function postRoute(
   const check = parseTarget(data.target);
   if (!check.ok) throw new ApiError('INVALID_TARGET', check.reason);
   const route = deps.routes.add(path, data.target, data);
+  await deps.replicas?.added(route);
   deps.log.info({ path: route.path, target: route.target }, 'route added');
   res.writeHead(201);
   res.end();
 }
 
-function deleteRoute(deps: ApiDeps, res: ServerResponse, path: string): void {
+async function deleteRoute(deps: ApiDeps, res: ServerResponse, path: string): Promise<void> {
   const removed = deps.routes.remove(path);
-  if (removed !== undefined) deps.log.info({ path: removed.path }, 'route removed');
+  if (removed !== undefined) {
+    await deps.replicas?.removed(removed.path);
+    deps.log.info({ path: removed.path }, 'route removed');
+  }
   res.writeHead(204);
   res.end();
 }

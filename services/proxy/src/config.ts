@@ -57,6 +57,11 @@ export interface ProxyConfig {
   readonly wsActivityIntervalMs: number;
   /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /**
+   * Processes serving the public listener. 1: one process does everything. More: a primary owns the route table,
+   * the REST API and metrics, and forks this many workers that share the public port (src/cluster.ts).
+   */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +108,7 @@ const KNOWN = new Set([
   'BERTH_PROXY_KEEP_ALIVE_TIMEOUT_MS',
   'BERTH_PROXY_WS_ACTIVITY_INTERVAL_MS',
   'BERTH_PROXY_SHUTDOWN_GRACE_MS',
+  'BERTH_PROXY_WORKERS',
 ]);
 
 /** Node rejects a headers timeout above its request timeout (300 s by default). */
@@ -135,6 +141,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = readUt
     keepAliveTimeoutMs: integer(env, 'BERTH_PROXY_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1, DAY_MS),
     wsActivityIntervalMs: integer(env, 'BERTH_PROXY_WS_ACTIVITY_INTERVAL_MS', 10_000, 0, DAY_MS),
     shutdownGraceMs: integer(env, 'BERTH_PROXY_SHUTDOWN_GRACE_MS', 8_000, 0, DAY_MS),
+    workers: integer(env, 'BERTH_PROXY_WORKERS', 1, 1, 64),
   };
   return { config: Object.freeze(config), warnings: Object.freeze(warnings) };
 }

@@ -7,7 +7,16 @@
  * read at scrape time instead of being kept up to date on every change.
  */
 import type http from 'node:http';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 
 /** Why the proxy answered a request itself instead of passing on the target's answer. */
 export type ProxyErrorKind = 'no_route' | 'bad_request' | 'upstream' | 'client_aborted';
@@ -32,6 +41,7 @@ export class ProxyMetrics {
   readonly #wsTotal: Counter<never>;
   readonly #apiRequests: Counter<'method' | 'status'>;
   #sources: MetricsSources | undefined;
+  #text: () => Promise<string> = () => this.registry.metrics();
 
   constructor() {
     const registers = [this.registry];
@@ -77,6 +87,8 @@ export class ProxyMetrics {
       name: 'berth_proxy_routes',
       help: 'Routes in the table',
       registers,
+      // Worker mode: every process holds the whole table, so the aggregate is one of them, not their sum.
+      aggregator: 'max',
       collect() {
         this.set(metrics.#sources?.routes() ?? 0);
       },
@@ -94,6 +106,17 @@ export class ProxyMetrics {
   /** Where the scrape-time gauges read from; set once the listeners exist. */
   bind(sources: MetricsSources): void {
     this.#sources = sources;
+  }
+
+  /**
+   * Worker mode: a scrape adds up this registry and the workers' (`workers()` resolves with each one's
+   * `getMetricsAsJSON()`). Counters and histograms are summed, the routes gauge is the max.
+   */
+  aggregateWith(workers: () => Promise<unknown[]>): void {
+    this.#text = async () => {
+      const all = [await this.registry.getMetricsAsJSON(), ...(await workers())];
+      return AggregatorRegistry.aggregate(all as MetricObjectWithValues<MetricValue<string>>[][]).metrics();
+    };
   }
 
   request(status: number, seconds: number): void {
@@ -128,7 +151,7 @@ export class ProxyMetrics {
         res.end('not found\n');
         return;
       }
-      this.registry.metrics().then(
+      this.#text().then(
         (text) => {
           res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
           res.end(req.method === 'HEAD' ? undefined : text);

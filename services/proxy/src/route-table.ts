@@ -131,6 +131,12 @@ export class RouteTable {
     if (ms > current.stampMs) current.stampMs = ms;
   }
 
+  /** Set the activity of the route at `path` (if it points at `target`) to exactly `ms`: for copies of a table. */
+  stampAt(path: string, target: string, ms: number): void {
+    const current = this.#routes.get(path);
+    if (current !== undefined && current.target === target) current.stampMs = ms;
+  }
+
   /** Whether any route still points at `origin` (e.g. `http://alice:8888`). */
   usesOrigin(origin: string): boolean {
     return (this.#origins.get(origin) ?? 0) > 0;

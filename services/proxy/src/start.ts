@@ -3,15 +3,17 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { AgentPool } from './agents.ts';
+import { AgentPool, agentTls } from './agents.ts';
 import { createApiHandler } from './api.ts';
 import { createTokenCheck } from './auth.ts';
 import type { ProxyConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { createPublicServer } from './proxy-server.ts';
+import type { PublicSide } from './public-side.ts';
 import { handleClientError } from './responses.ts';
 import { RouteTable } from './route-table.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 export interface StartOptions {
   /** Defaults to a pino logger at `config.logLevel`. */
@@ -41,25 +43,21 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const log = options.logger ?? createLogger(config.logLevel);
   const epoch = { id: randomUUID(), started: new Date() };
   const routes = new RouteTable();
-  const agents = new AgentPool({
-    ca: config.targetTls?.ca,
-    cert: config.targetTls?.cert,
-    key: config.targetTls?.key?.reveal(),
-  });
-  routes.onRemoved((route) => {
-    const origin = new URL(route.target).origin;
-    if (!routes.usesOrigin(origin)) agents.release(origin);
-  });
   if (config.defaultTarget !== undefined) routes.add('/', config.defaultTarget, {});
 
   const metrics = new ProxyMetrics();
-  const publicServer = createPublicServer({ ...config, routes, agents, log, metrics });
+  // The public listener: in this process, or in worker processes that serve copies of the table (src/cluster.ts).
+  const publicSide: PublicSide =
+    config.workers > 1
+      ? new WorkerPool(config, routes, log, metrics)
+      : localPublicSide(config, routes, log, metrics);
   const apiHandler = createApiHandler({
     routes,
     checkToken: createTokenCheck(config.authToken),
     log,
     epoch,
     metrics,
+    ...(publicSide.replicas ? { replicas: publicSide.replicas } : {}),
   });
   const tls = config.apiTls;
   // With a client CA, the TLS handshake itself refuses a client without a certificate it signed.
@@ -75,11 +73,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         apiHandler,
       )
     : http.createServer(apiHandler);
-  metrics.bind({
-    routes: () => routes.size,
-    openSockets: () =>
-      new Promise((resolve) => publicServer.server.getConnections((_err, count) => resolve(count ?? 0))),
-  });
+  metrics.bind({ routes: () => routes.size, openSockets: () => publicSide.openSockets() });
   const metricsServer = http.createServer(metrics.handler());
   metricsServer.on('clientError', handleClientError);
   metricsServer.requestTimeout = API_REQUEST_TIMEOUT_MS;
@@ -88,36 +82,64 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   api.requestTimeout = API_REQUEST_TIMEOUT_MS;
   api.headersTimeout = Math.min(config.headersTimeoutMs, API_REQUEST_TIMEOUT_MS);
 
-  const servers: Listener[] = [publicServer.server, api, metricsServer];
+  const servers: Listener[] = [api, metricsServer];
+  let port: number;
   try {
-    await listen(publicServer.server, config.port, config.host);
+    port = await publicSide.listen();
     await listen(api, config.apiPort, config.apiHost);
     await listen(metricsServer, config.metricsPort, config.metricsHost);
   } catch (err) {
-    await Promise.all(servers.map((server) => closeServer(server, 0)));
+    await Promise.all([publicSide.close(0), ...servers.map((server) => closeServer(server, 0))]);
     throw err;
   }
 
   let closing: Promise<void> | undefined;
   return {
-    port: (publicServer.server.address() as AddressInfo).port,
+    port,
     apiPort: (api.address() as AddressInfo).port,
     metricsPort: (metricsServer.address() as AddressInfo).port,
     epoch: epoch.id,
     close() {
-      closing ??= (async () => {
-        publicServer.destroyWebSockets();
-        await Promise.all(servers.map((server) => closeServer(server, config.shutdownGraceMs)));
-        agents.destroy();
-      })();
+      closing ??= Promise.all([
+        publicSide.close(config.shutdownGraceMs),
+        ...servers.map((server) => closeServer(server, config.shutdownGraceMs)),
+      ]).then(() => undefined);
       return closing;
     },
   };
 }
 
-type Listener = http.Server | https.Server;
+/** The public listener in this process (BERTH_PROXY_WORKERS=1). */
+function localPublicSide(
+  config: ProxyConfig,
+  routes: RouteTable,
+  log: Logger,
+  metrics: ProxyMetrics,
+): PublicSide {
+  const agents = new AgentPool(agentTls(config));
+  routes.onRemoved((route) => {
+    const origin = new URL(route.target).origin;
+    if (!routes.usesOrigin(origin)) agents.release(origin);
+  });
+  const publicServer = createPublicServer({ ...config, routes, agents, log, metrics });
+  return {
+    async listen() {
+      await listen(publicServer.server, config.port, config.host);
+      return (publicServer.server.address() as AddressInfo).port;
+    },
+    openSockets: () =>
+      new Promise((resolve) => publicServer.server.getConnections((_err, count) => resolve(count ?? 0))),
+    async close(graceMs) {
+      publicServer.destroyWebSockets();
+      await closeServer(publicServer.server, graceMs);
+      agents.destroy();
+    },
+  };
+}
 
-function listen(server: Listener, port: number, host: string): Promise<void> {
+export type Listener = http.Server | https.Server;
+
+export function listen(server: Listener, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host }, () => {
@@ -128,7 +150,7 @@ function listen(server: Listener, port: number, host: string): Promise<void> {
 }
 
 /** Close gracefully: idle keep-alive connections now, busy ones after `graceMs`. */
-function closeServer(server: Listener, graceMs: number): Promise<void> {
+export function closeServer(server: Listener, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) {
       resolve();

@@ -26,6 +26,7 @@ export function testConfig(overrides: Partial<ProxyConfig> = {}): ProxyConfig {
     keepAliveTimeoutMs: 5_000,
     wsActivityIntervalMs: 0,
     shutdownGraceMs: 1_000,
+    workers: 1,
     ...overrides,
   });
 }
