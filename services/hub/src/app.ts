@@ -59,7 +59,9 @@ export interface Hub {
 export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const startedAt = performance.now();
   const log = parts.log ?? pino(loggerOptions(config.logLevel));
-  const db = createDatabase(config.database.url);
+  const db = createDatabase(config.database.url, 10, (err) =>
+    log.warn({ err: err.message }, 'an idle database connection was closed by the server'),
+  );
   const users = new UsersRepo(db);
   const metrics = new HubMetrics(databaseSources(db));
   // Before any I/O: a misconfigured authenticator stops the hub here, naming the setting.

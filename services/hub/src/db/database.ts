@@ -23,8 +23,15 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-export function createDatabase(url: string, maxConnections = 10): Kysely<Database> {
+export function createDatabase(
+  url: string,
+  maxConnections = 10,
+  onIdleError: (err: Error) => void = () => undefined,
+): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 10_000 });
+  // An idle connection the server ends (a Postgres restart) is dropped from the pool; without a listener its
+  // error event would crash the process. Queries in flight still fail to their callers.
+  pool.on('error', onIdleError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -158,7 +158,12 @@ describe('OAuth2 provider (real Postgres)', () => {
   it('gives the server token exactly the activity and access scopes', async () => {
     const me = await fetch(`${h.base}/hub/api/user`, { headers: { authorization: `token ${serverToken}` } });
     const model = (await me.json()) as { scopes: string[] };
-    assert.deepEqual(model.scopes, ['access:servers!server=alice/', 'users:activity!user=alice']);
+    // users:activity implies read:users:activity, as in JupyterHub's scopes.py.
+    assert.deepEqual(model.scopes, [
+      'access:servers!server=alice/',
+      'read:users:activity!user=alice',
+      'users:activity!user=alice',
+    ]);
   });
 
   it('accepts activity from the server and refuses a bad timestamp and an unknown server', async () => {
