@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extract } from 'tar-stream';
+import type { DockerClient } from './client.ts';
 import {
+  fillTlsVolume,
   helperOptions,
   LABEL_TLS,
   SERVER_TLS_DIR,
@@ -97,5 +99,53 @@ describe('tls-volume', () => {
     ]);
     assert.equal(h.User, '1000:100');
     assert.equal(h.Cmd, undefined, 'never started, so no command');
+  });
+
+  /** An engine (or guard) that drops the connection of the first `drops` archive writes, like a stale keep-alive. */
+  function droppingEngine(drops: number, code = 'EPIPE') {
+    const calls = { put: 0, removed: 0 };
+    const docker = {
+      getVolume: () => ({
+        inspect: async () => ({
+          Name: 'v',
+          Labels: { 'org.berth.managed': 'true', 'org.berth.deployment': 'd' },
+        }),
+      }),
+      getContainer: () => ({
+        inspect: async () => Promise.reject(Object.assign(new Error('no'), { statusCode: 404 })),
+      }),
+      createContainer: async () => ({
+        putArchive: async () => {
+          calls.put++;
+          if (calls.put <= drops) throw Object.assign(new Error(`write ${code}`), { code });
+        },
+        remove: async () => {
+          calls.removed++;
+        },
+      }),
+    } as unknown as DockerClient;
+    return { docker, calls };
+  }
+  const fill = (docker: DockerClient) =>
+    fillTlsVolume(docker, {
+      volumeName: 'v',
+      helperName: 'h',
+      imageId: 'sha256:x',
+      user: '1000:100',
+      labels: {},
+      deploymentId: 'd',
+      files,
+    });
+
+  it('retries the archive write once when the connection was dropped, and always removes the helper', async () => {
+    const once = droppingEngine(1);
+    await fill(once.docker);
+    assert.deepEqual(once.calls, { put: 2, removed: 1 });
+    const twice = droppingEngine(2, 'ECONNRESET');
+    await assert.rejects(fill(twice.docker), /ECONNRESET/);
+    assert.deepEqual(twice.calls, { put: 2, removed: 1 });
+    const refused = droppingEngine(1, 'EACCES');
+    await assert.rejects(fill(refused.docker), /EACCES/);
+    assert.deepEqual(refused.calls, { put: 1, removed: 1 }, 'other errors are not retried');
   });
 });

@@ -120,10 +120,21 @@ export async function fillTlsVolume(docker: DockerClient, o: FillOptions): Promi
   const tar = await tlsArchive(o.files, uid, gid);
   const helper = await docker.createContainer(helperOptions(o));
   try {
-    await helper.putArchive(tar, { path: '/tls' });
+    // Writing the same three files twice is harmless, so a connection the engine (or the Docker API guard) closed
+    // between keep-alive requests is retried once instead of failing the spawn.
+    const put = () => helper.putArchive(tar, { path: '/tls' });
+    await put().catch((err: unknown) => {
+      if (!isConnectionDrop(err)) throw err;
+      return put();
+    });
   } finally {
     await helper.remove({ force: true }).catch(() => undefined);
   }
+}
+
+function isConnectionDrop(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
 }
 
 /** The never-started helper: no network, no capabilities, nothing but the volume. */
