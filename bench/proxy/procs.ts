@@ -77,7 +77,7 @@ export async function startBackend(): Promise<Proc & { url: string }> {
   return { ...proc('backend', child), url: `http://127.0.0.1:${port}` };
 }
 
-export async function startBerth(): Promise<ProxyProc> {
+export async function startBerth(workers = 1): Promise<ProxyProc> {
   const [port, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [`${REPO}services/proxy/src/main.ts`], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -91,6 +91,7 @@ export async function startBerth(): Promise<ProxyProc> {
       BERTH_PROXY_METRICS_HOST: '127.0.0.1',
       BERTH_PROXY_METRICS_PORT: String(metricsPort),
       BERTH_PROXY_LOG_LEVEL: 'warn',
+      BERTH_PROXY_WORKERS: String(workers),
     },
   });
   return ready({

@@ -4,12 +4,14 @@
  *
  *   node bench/proxy/run.ts            # full: 10 s per HTTP case, 10k and 100k routes, a 5-minute soak
  *   node bench/proxy/run.ts --short    # CI: about a second per case, smaller route tables, a 3 s soak
- *   options: --seconds N  --soak-seconds N  --soak-chp (soak CHP too)  --json FILE (write the results)
+ *   options: --seconds N  --rounds N  --soak-seconds N  --soak-chp (soak CHP too)  --json FILE (write the results)
+ *            --workers N (Berth's BERTH_PROXY_WORKERS; default 1)
  *
  * Every process (backend, each proxy, this load generator) shares the machine, so numbers move with its load:
  * compare the ratios of one run, not absolute numbers across runs.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { http, wsRoundTrips, wsSoak } from './load.ts';
 import { addRoutes, apiCall, closeApiAgent, startBackend, startBerth, startChp } from './procs.ts';
@@ -22,6 +24,7 @@ const { values: args } = parseArgs({
     'soak-seconds': { type: 'string' },
     'soak-chp': { type: 'boolean', default: false },
     json: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 const short = args.short === true;
@@ -30,8 +33,17 @@ const rounds = Number(args.rounds ?? (short ? 1 : 3));
 const warm = short ? 0.5 : 1;
 const soakSeconds = Number(args['soak-seconds'] ?? (short ? 3 : 300));
 const routeLevels = short ? [1, 10_000, 20_000] : [1, 10_000, 100_000];
+const workers = Number(args.workers ?? 1);
 
-const results: Record<string, unknown> = { short, seconds, rounds, soakSeconds, routeLevels };
+const results: Record<string, unknown> = { short, seconds, rounds, soakSeconds, routeLevels, workers };
+const loads: number[][] = [];
+results.loadAverages = loads;
+/** The machine's 1/5/15-minute load average now: every process here competes with whatever else runs. */
+function load(when: string): void {
+  const avg = loadavg().map((n) => Number(n.toFixed(1)));
+  loads.push(avg);
+  line(`load average ${avg.join(' ')} on ${availableParallelism()} cores (${when})`);
+}
 
 /**
  * Measure every target `rounds` times, in a rotated order each round so that none always runs first or last, after
@@ -68,7 +80,7 @@ function verdict(ok: boolean, target: string): string {
 }
 
 const backend = await startBackend();
-let berth = await startBerth();
+let berth = await startBerth(workers);
 let chp = await startChp();
 const cleanup = async () => {
   closeApiAgent();
@@ -81,8 +93,10 @@ try {
   const names = Object.keys(bases);
   const base = (name: string) => bases[name] ?? '';
   line(
-    `berth-proxy vs configurable-http-proxy 5.x${short ? ' (short mode: numbers are indicative only)' : ''}`,
+    `berth-proxy (${workers} worker${workers > 1 ? 's' : ''}) vs configurable-http-proxy 5.x` +
+      `${short ? ' (short mode: numbers are indicative only)' : ''}`,
   );
+  load('start');
 
   // 1. Small responses, 50 connections.
   const small = await measure(
@@ -101,6 +115,7 @@ try {
   line(`ratio small p99 Berth/CHP ${x(smallP99)}: ${verdict(smallP99 <= 0.5, '≤ 0.5×')}`);
   line(`ratio small rps Berth/direct ${x(ratio(small.berth?.rps ?? 0, small.direct?.rps ?? 0))}`);
   results.small = small;
+  load('after small');
 
   // 2. 1 MiB responses, 10 connections.
   const big = await measure(
@@ -117,6 +132,7 @@ try {
   const bigRps = ratio(big.berth?.rps ?? 0, big.chp?.rps ?? 0);
   line(`ratio 1MiB rps Berth/CHP ${x(bigRps)}: ${verdict(bigRps >= 1.3, '≥ 1.3×')}`);
   results.big = big;
+  load('after big');
 
   // 3. WebSocket round trips, 20 connections, one message in flight on each.
   const ws = await measure(
@@ -132,6 +148,7 @@ try {
   const wsRatio = ratio(ws.berth?.roundTripsPerSec ?? 0, ws.chp?.roundTripsPerSec ?? 0);
   line(`ratio ws round trips Berth/CHP ${x(wsRatio)}: ${verdict(wsRatio >= 1.1, '≥ 1.1×')}`);
   results.ws = ws;
+  load('after ws');
 
   // 4. Throughput as the route table grows, and the time to register routes through the API.
   type Row = { routes: number; rps: number; p99Ms: number; registerSeconds: number };
@@ -182,10 +199,11 @@ try {
     line(`ratio rps Berth/CHP at ${fmt(level)} routes ${x(ratio(b, c))}`);
   }
   results.routes = routes;
+  load('after routes');
 
   // 5. WebSocket soak on fresh proxies: 200 connections, a message every 100 ms on each.
   await Promise.all([berth.stop(), chp.stop()]);
-  berth = await startBerth();
+  berth = await startBerth(workers);
   chp = await startChp();
   const soak: Record<string, unknown> = {};
   for (const p of args['soak-chp'] ? [berth, chp] : [berth]) {
@@ -208,6 +226,7 @@ try {
     soak[p.name] = { ...r, growth, leaked };
   }
   results.soak = soak;
+  load('after soak');
   if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
   line('done');
 } finally {

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     assert.equal(config.defaultTarget, undefined);
     assert.equal(config.hostRouting, false);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.workers, 1);
     assert.deepEqual(warnings, []);
     assert.ok(Object.isFrozen(config));
   });
@@ -87,6 +88,7 @@ describe('loadConfig', () => {
       BERTH_PROXY_CONNECT_TIMEOUT_MS: '0',
       BERTH_PROXY_HEADERS_TIMEOUT_MS: '999999999',
       BERTH_PROXY_KEEP_ALIVE_TIMEOUT_MS: '-1',
+      BERTH_PROXY_WORKERS: '0',
     };
     for (const [variable, value] of Object.entries(cases)) {
       const err = configError(() => loadConfig({ CONFIGPROXY_AUTH_TOKEN: TOKEN, [variable]: value }));
@@ -106,7 +108,9 @@ describe('loadConfig', () => {
       BERTH_PROXY_METRICS_PORT: '9102',
       BERTH_PROXY_HOST_ROUTING: 'TRUE',
       BERTH_PROXY_LOG_LEVEL: 'DEBUG',
+      BERTH_PROXY_WORKERS: '4',
     });
+    assert.equal(config.workers, 4);
     assert.equal(config.port, 0);
     assert.equal(config.apiHost, '127.0.0.1');
     assert.equal(config.defaultTarget, 'http://hub:8081');
