@@ -35,6 +35,7 @@ describe('bench/proxy --short', { timeout: 600_000 }, () => {
       ]) {
         assert.match(r.stdout, ratio);
       }
+      assert.match(r.stdout, /^load average [\d.]+ [\d.]+ [\d.]+ on \d+ cores \(start\)$/m);
       assert.match(r.stdout, /^done$/m);
       const results = JSON.parse(readFileSync(json, 'utf8')) as Record<
         string,

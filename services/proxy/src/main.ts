@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       apiPort: running.apiPort,
       defaultTarget: config.defaultTarget ?? null,
       hostRouting: config.hostRouting,
+      workers: config.workers,
     },
     'berth-proxy listening',
   );
