@@ -1,4 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import { visibleAuthState } from '../auth/auth-state-view.ts';
+import { hasScope } from '../authz/scopes.ts';
 import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
@@ -46,6 +48,8 @@ export const usersRoutes: RouteModule = (app, deps) => {
     requireScope(id, 'read:users', { user: name });
     const user = await ctx.users.byName(name);
     if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
-    return model(user);
+    // As in JupyterHub: auth_state only for a caller holding admin:auth_state on this user.
+    if (!hasScope(id.scopes, 'admin:auth_state', { user: name })) return model(user);
+    return { ...(await model(user)), auth_state: visibleAuthState(ctx.login, user) };
   });
 };

@@ -91,6 +91,7 @@ const AUTH_ENV: Record<string, string> = {
   'auth.ldap.groups.nameAttribute': 'BERTH_LDAP_GROUP_NAME_ATTRIBUTE',
   'auth.ldap.connectTimeoutMs': 'BERTH_LDAP_CONNECT_TIMEOUT_SECONDS',
   'auth.ldap.timeoutMs': 'BERTH_LDAP_TIMEOUT_SECONDS',
+  'auth.ldap.authStateAttributes': 'BERTH_LDAP_AUTH_STATE_ATTRIBUTES',
   'auth.oidc.displayName': 'BERTH_OIDC_DISPLAY_NAME',
   'auth.oidc.issuer': 'BERTH_OIDC_ISSUER',
   'auth.oidc.clientId': 'BERTH_OIDC_CLIENT_ID',
@@ -140,6 +141,7 @@ function authFromEnv(env: Env) {
           },
           connectTimeoutMs: int(env, 'BERTH_LDAP_CONNECT_TIMEOUT_SECONDS', 5) * 1000,
           timeoutMs: int(env, 'BERTH_LDAP_TIMEOUT_SECONDS', 10) * 1000,
+          authStateAttributes: list(env, 'BERTH_LDAP_AUTH_STATE_ATTRIBUTES'),
         }
       : undefined,
     ...oidcFromEnv(env, authenticators),

@@ -21,6 +21,7 @@ const SETTING: Record<string, string> = {
   caFile: 'CA_FILE',
   timeoutMs: 'TIMEOUT_SECONDS',
   logoutAtIdp: 'LOGOUT_AT_IDP',
+  authStateClaims: 'AUTH_STATE_CLAIMS',
 };
 const SUFFIXES = new Set([...Object.values(SETTING), 'CLIENT_SECRET_FILE']);
 
@@ -41,6 +42,7 @@ function provider(env: Env, prefix: string, displayName: string) {
     caFile: opt(v('CA_FILE')),
     timeoutMs: int(env, `${prefix}TIMEOUT_SECONDS`, 10) * 1000,
     logoutAtIdp: bool(env, `${prefix}LOGOUT_AT_IDP`, true),
+    authStateClaims: (v('AUTH_STATE_CLAIMS') ?? '').split(/[\s,]+/).filter(Boolean),
   };
 }
 

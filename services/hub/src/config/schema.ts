@@ -34,6 +34,8 @@ export const ldapSchema = z
     }),
     connectTimeoutMs: z.number().int().positive(),
     timeoutMs: z.number().int().positive(),
+    /** Attributes of the user's entry kept (encrypted) in auth state at each login. */
+    authStateAttributes: z.array(ldapAttr).max(32),
   })
   .superRefine((l, ctx) => {
     if (Boolean(l.bindDnTemplate) === Boolean(l.searchBase)) {
@@ -72,6 +74,8 @@ export const oidcSchema = z.strictObject({
   caFile: z.string().min(1).optional(),
   timeoutMs: z.number().int().positive(),
   logoutAtIdp: z.boolean(),
+  /** Claims (from the id_token, else userinfo) kept (encrypted) in auth state at each login. */
+  authStateClaims: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'not a claim name')).max(32),
 });
 
 /**
@@ -92,6 +96,7 @@ export const OIDC_RESERVED_NAMES = [
   'logout',
   'login',
   'callback',
+  'auth',
 ] as const;
 const oidcProviderName = z
   .string()
@@ -155,6 +160,16 @@ export const authSchema = z
         code: 'custom',
         path: ['oidcProviders'],
         message: 'two OIDC providers have the same display name (their buttons would look alike)',
+      });
+    }
+    const keeps =
+      (a.ldap?.authStateAttributes.length ?? 0) > 0 ||
+      [a.oidc, ...Object.values(a.oidcProviders)].some((o) => (o?.authStateClaims.length ?? 0) > 0);
+    if (keeps && !a.authStateKeyFile) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authStateKeyFile'],
+        message: 'attributes or claims kept in auth state are stored only encrypted: set a key file',
       });
     }
     if (a.authenticators.some((k) => k.startsWith('oidc')) && !a.authStateKeyFile) {

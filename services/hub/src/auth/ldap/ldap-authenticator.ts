@@ -34,6 +34,8 @@ export interface LdapOptions {
   };
   readonly connectTimeoutMs: number;
   readonly timeoutMs: number;
+  /** Attributes of the user's entry kept in auth state (`attributes`), each as a list of strings. */
+  readonly authStateAttributes?: readonly string[];
 }
 
 /** Thrown at construction for options that can never work; the message names the setting. */
@@ -99,7 +101,9 @@ export class LdapAuthenticator implements Authenticator {
       const name = first(entry[this.#o.usernameAttribute]);
       if (!name) return refused('invalid', `entry has no ${this.#o.usernameAttribute}`);
       const groups = await this.#groups(client, dn, entry);
-      return { ok: true, username: name, groups, authState: { dn } };
+      const kept = this.#o.authStateAttributes ?? [];
+      const attributes = Object.fromEntries(kept.map((a) => [a, many(entry[a]).map(String)]));
+      return { ok: true, username: name, groups, authState: { dn, ...(kept.length ? { attributes } : {}) } };
     } catch (err) {
       return refused('unavailable', describe(err));
     } finally {
@@ -144,7 +148,7 @@ export class LdapAuthenticator implements Authenticator {
       const { searchEntries } = await client.search(dn, {
         scope: 'base',
         filter: '(objectClass=*)',
-        attributes: [this.#o.usernameAttribute, 'memberOf'],
+        attributes: [this.#o.usernameAttribute, 'memberOf', ...(this.#o.authStateAttributes ?? [])],
       });
       return searchEntries[0];
     } catch (err) {

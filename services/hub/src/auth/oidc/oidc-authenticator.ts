@@ -27,6 +27,8 @@ export interface OidcOptions {
   readonly timeoutMs: number;
   /** Log out at the IdP too, when it offers an end_session_endpoint. */
   readonly logoutAtIdp: boolean;
+  /** Claims kept in auth state (`claims`), from the id_token or else userinfo. */
+  readonly authStateClaims?: readonly string[];
 }
 
 /** What one login attempt keeps between the redirect and the callback (in a signed, short-lived cookie). */
@@ -155,12 +157,17 @@ export class OidcAuthenticator implements Authenticator {
     previous: Readonly<Record<string, unknown>>,
   ): Promise<AuthOutcome> {
     const claims = tokens.claims() ?? {};
-    let groupsClaim: unknown = (claims as Record<string, unknown>)[this.#o.groupsClaim];
-    let username: unknown = (claims as Record<string, unknown>)[this.#o.usernameClaim];
-    if (groupsClaim === undefined || username === undefined) {
+    const all = claims as Record<string, unknown>;
+    let groupsClaim: unknown = all[this.#o.groupsClaim];
+    let username: unknown = all[this.#o.usernameClaim];
+    const keep = this.#o.authStateClaims ?? [];
+    const kept: Record<string, unknown> = {};
+    for (const c of keep) if (all[c] !== undefined) kept[c] = all[c];
+    if (groupsClaim === undefined || username === undefined || keep.some((c) => kept[c] === undefined)) {
       const info = await client.fetchUserInfo(config, tokens.access_token, sub);
       groupsClaim ??= info[this.#o.groupsClaim];
       username ??= info[this.#o.usernameClaim];
+      for (const c of keep) if (kept[c] === undefined && info[c] !== undefined) kept[c] = info[c];
     }
     if (typeof username !== 'string' || username === '') {
       return refused('invalid', `no ${this.#o.usernameClaim} claim`);
@@ -173,6 +180,7 @@ export class OidcAuthenticator implements Authenticator {
       id_token: tokens.id_token ?? previous.id_token,
       refresh_token: tokens.refresh_token ?? previous.refresh_token,
       access_expires_at: Date.now() + (tokens.expiresIn() ?? 0) * 1000,
+      ...(keep.length ? { claims: kept } : {}),
     };
     return { ok: true, username, groups, authState };
   }
