@@ -7,6 +7,8 @@ export interface HttpResult {
   readonly p99Ms: number;
   readonly bytesPerSec: number;
   readonly errors: number;
+  /** Requests completed in the run. */
+  readonly requests: number;
 }
 
 export async function http(url: string, connections: number, seconds: number): Promise<HttpResult> {
@@ -16,6 +18,7 @@ export async function http(url: string, connections: number, seconds: number): P
     p99Ms: r.latency.p99,
     bytesPerSec: r.throughput.average,
     errors: r.errors + r.timeouts + r.non2xx,
+    requests: r.requests.total,
   };
 }
 

@@ -17,6 +17,8 @@ export interface Proc {
   rss(): number;
   /** Open file descriptors now (Linux): sockets included. */
   fds(): number;
+  /** CPU seconds (user + system) used so far by the process and its live descendants, e.g. proxy workers (Linux). */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ function proc(name: string, child: ChildProcess): Proc {
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
     fds: () => readdirSync(`/proc/${child.pid}/fd`).length,
+    cpu: () => treeCpuSeconds(child.pid ?? 0),
     stop: () =>
       new Promise((resolve) => {
         stopping = true;
@@ -52,6 +55,28 @@ function proc(name: string, child: ChildProcess): Proc {
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
       }),
   };
+}
+
+const TICKS_PER_SECOND = 100;
+
+function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  const visit = (p: number) => {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
+        for (const c of children === '' ? [] : children.split(' ')) visit(Number(c));
+      }
+    } catch {
+      // the process exited meanwhile
+    }
+  };
+  visit(pid);
+  return ticks / TICKS_PER_SECOND;
 }
 
 export async function freePort(): Promise<number> {

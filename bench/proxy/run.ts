@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { http, wsRoundTrips, wsSoak } from './load.ts';
-import { addRoutes, apiCall, closeApiAgent, startBackend, startBerth, startChp } from './procs.ts';
+import { addRoutes, apiCall, closeApiAgent, type Proc, startBackend, startBerth, startChp } from './procs.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -99,20 +99,31 @@ try {
   load('start');
 
   // 1. Small responses, 50 connections.
+  // Also the proxy's own CPU time per request: less sensitive than rps to what else runs on the machine.
+  const procs: Record<string, Proc> = { direct: backend, berth, chp };
   const small = await measure(
     names,
-    (n, secs) => http(`${base(n)}/user/bench/small`, 50, secs),
+    async (n, secs) => {
+      const cpuBefore = procs[n]?.cpu() ?? 0;
+      const r = await http(`${base(n)}/user/bench/small`, 50, secs);
+      const cpuMs = ((procs[n]?.cpu() ?? 0) - cpuBefore) * 1000;
+      return { ...r, cpuMsPerRequest: r.requests > 0 ? cpuMs / r.requests : Number.NaN };
+    },
     (r) => r.rps,
   );
   for (const [name, r] of Object.entries(small)) {
+    const who = name === 'direct' ? 'backend' : 'proxy';
     line(
-      `small 50c   ${name.padEnd(6)} ${fmt(r.rps).padStart(8)} rps  p99 ${fmt(r.p99Ms, 1)} ms  errors ${r.errors}`,
+      `small 50c   ${name.padEnd(6)} ${fmt(r.rps).padStart(8)} rps  p99 ${fmt(r.p99Ms, 1)} ms  errors ${r.errors}  ` +
+        `${who} CPU ${r.cpuMsPerRequest.toFixed(3)} ms/request`,
     );
   }
   const smallRps = ratio(small.berth?.rps ?? 0, small.chp?.rps ?? 0);
   const smallP99 = ratio(small.berth?.p99Ms ?? 0, small.chp?.p99Ms ?? 0);
   line(`ratio small rps Berth/CHP ${x(smallRps)}: ${verdict(smallRps >= 2, '≥ 2.0×')}`);
   line(`ratio small p99 Berth/CHP ${x(smallP99)}: ${verdict(smallP99 <= 0.5, '≤ 0.5×')}`);
+  const smallCpu = ratio(small.berth?.cpuMsPerRequest ?? 0, small.chp?.cpuMsPerRequest ?? 0);
+  line(`ratio small proxy CPU per request Berth/CHP ${x(smallCpu)} (lower is better)`);
   line(`ratio small rps Berth/direct ${x(ratio(small.berth?.rps ?? 0, small.direct?.rps ?? 0))}`);
   results.small = small;
   load('after small');
