@@ -91,7 +91,7 @@ describe('LDAP attributes kept in auth state, shown only with admin:auth_state (
     const readOnly = await userModel(h, 'bob', await mint(['read:users']));
     assert.equal('auth_state' in readOnly, false, 'read:users is not enough');
     const scoped = await userModel(h, 'bob', await mint(['read:users', 'admin:auth_state!user=bob']));
-    assert.equal((scoped.auth_state?.attributes as { mail: string[] }).mail[0], 'bob@example.org');
+    assert.deepEqual(scoped.auth_state?.attributes, { mail: ['bob@example.org'], cn: ['Bob Researcher'] });
   });
 });
 
