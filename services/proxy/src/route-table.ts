@@ -35,7 +35,7 @@ class RouteEntry implements Route {
   constructor(path: string, target: string, data: RouteData, stampMs: number) {
     this.path = path;
     this.target = target;
-    this.url = URL.canParse(target) ? new URL(target) : undefined;
+    this.url = URL.parse(target) ?? undefined;
     this.origin = this.url?.origin;
     this.data = data;
     this.stampMs = stampMs;
