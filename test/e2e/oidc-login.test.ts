@@ -56,7 +56,7 @@ describe('OIDC login in the compose stack (oidc-demo profile)', { timeout: 900_0
       BERTH_OIDC_CA_FILE: '/run/berth/oidc-demo/ca.crt',
       BERTH_OIDC_DISPLAY_NAME: 'Demo IdP',
       BERTH_OIDC_SCOPES: 'openid profile groups offline_access',
-      BERTH_AUTH_STATE_KEY_FILE: '/run/berth/oidc-demo/auth_state.key',
+      // No BERTH_AUTH_STATE_KEY_FILE: the key init made is the default.
     });
     await stack.up();
     // Trust the demo IdP's test CA, as a browser whose user accepted it would.

@@ -31,8 +31,24 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
         `${user.name}'s server ${serverName ? `${serverName} ` : ''}is already running`,
       );
     }
-    const out = await ctx.lifecycle.start(user, serverName, choice);
-    if (out.status === 'ready') return reply.code(201).send(serverModel(user, out.server, false));
+    // As the spawn form does: a user whose IdP access token expired is re-checked with the refresh token first.
+    const recheck = await ctx.login.recheck(user);
+    if (!recheck.ok) {
+      if (recheck.reason === 'unavailable') {
+        throw new HubError(
+          'UNAVAILABLE',
+          'the identity provider cannot re-check this user right now; try again later',
+        );
+      }
+      // The IdP no longer vouches for them: their sessions end, as a refused re-check ends the form's session.
+      await ctx.sessions.deleteOthers(user.id, undefined);
+      throw new HubError(
+        'FORBIDDEN',
+        `${user.name} must log in again: the identity provider no longer allows them`,
+      );
+    }
+    const out = await ctx.lifecycle.start(recheck.user, serverName, choice);
+    if (out.status === 'ready') return reply.code(201).send(serverModel(recheck.user, out.server, false));
     if (out.status === 'pending') return reply.code(202).send();
     if (out.status === 'refused') {
       if (out.retryAfterSeconds !== undefined) reply.header('retry-after', String(out.retryAfterSeconds));

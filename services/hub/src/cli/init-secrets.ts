@@ -62,6 +62,10 @@ export function initSecrets(env: NodeJS.ProcessEnv): string[] {
   const made = (path: string, created: boolean) => lines.push(`${created ? 'created' : 'kept'} ${path}`);
   const cookie = `${dir}/hub/cookie_secret`;
   made(cookie, ensureSecretFile(cookie, 32, ...hub));
+  // The key that encrypts auth state (refresh tokens, kept attributes): BERTH_AUTH_STATE_KEY_FILE. Rotation
+  // (a new first line) is the admin's, so an existing file is never touched.
+  const authStateKey = `${dir}/hub/auth_state_key`;
+  made(authStateKey, ensureSecretFile(authStateKey, 32, ...hub));
   // The proxy token is read by the proxy and by the hub; both run as the same uid.
   const proxyToken = `${dir}/proxy/auth_token`;
   made(proxyToken, ensureSecretFile(proxyToken, 32, ...proxy));

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
+import { issueApiToken } from '../../api/tokens.ts';
 import { BrowserClient, type ClientResponse } from '../../testing/browser-client.ts';
 import { type Harness, startHarness } from '../../testing/hub-harness.ts';
 import { StateSealer } from '../state-crypto.ts';
@@ -21,6 +22,8 @@ const ACCOUNTS = {
   grace: { groups: ['researchers'] },
   henry: { groups: ['researchers'] },
   ivan: { groups: ['researchers'] },
+  judy: { groups: ['researchers'] },
+  kent: { groups: ['researchers'] },
 };
 
 describe('OIDC login against a real OpenID Provider (oidc-provider over https, real Postgres)', () => {
@@ -290,6 +293,49 @@ describe('OIDC login against a real OpenID Provider (oidc-provider over https, r
       assert.equal(c.cookie('berth-session'), undefined);
       const again = await c.request('GET', '/hub/home');
       assert.equal(again.status, 302);
+    } finally {
+      op.setAccounts(ACCOUNTS);
+    }
+  });
+
+  /** POST /hub/api/users/{name}/server with an API token of that user, as a script would. */
+  async function apiSpawn(name: string) {
+    const row = await h.hub.ctx.users.byName(name);
+    assert.ok(row);
+    const { token } = await issueApiToken({ tokens: h.hub.ctx.tokens }, row, {});
+    return fetch(`${h.base}/hub/api/users/${name}/server`, {
+      method: 'POST',
+      headers: { authorization: `token ${token}` },
+    });
+  }
+
+  it('re-checks an expired login with the refresh token before a spawn through the REST API too', async () => {
+    await login('judy');
+    await expire('judy');
+    const res = await apiSpawn('judy');
+    assert.ok(res.status === 201 || res.status === 202, `spawn: ${res.status} ${await res.text()}`);
+    const after = new StateSealer(key).open((await h.hub.ctx.users.byName('judy'))?.auth_state ?? '');
+    assert.ok(Number(after?.access_expires_at) > Date.now(), 'a fresh access token');
+    const judy = await h.hub.ctx.users.byName('judy');
+    assert.ok(judy);
+    for (let i = 0; i < 50 && !(await h.hub.ctx.servers.find(judy.id, '')); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await h.hub.ctx.lifecycle.stop(judy, '');
+  });
+
+  it('refuses a REST API spawn when the IdP no longer allows the user, and ends their sessions', async () => {
+    const { c } = await login('kent');
+    await expire('kent');
+    op.setAccounts({ ...ACCOUNTS, kent: { groups: ['outsiders'] } });
+    try {
+      const res = await apiSpawn('kent');
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as { message: string }).message, /must log in again/);
+      const kent = await h.hub.ctx.users.byName('kent');
+      assert.ok(kent);
+      assert.equal(await h.hub.ctx.servers.find(kent.id, ''), undefined, 'nothing started');
+      assert.equal((await c.request('GET', '/hub/home')).status, 302, 'the browser session ended');
     } finally {
       op.setAccounts(ACCOUNTS);
     }
