@@ -92,6 +92,9 @@ export async function startGuard(
       reply(res, 500, 'guard failure');
     });
   });
+  // Like dockerd, never close an idle keep-alive connection: Node's default (5 s) races the client's reuse of
+  // its pooled connection, which then fails with EPIPE in the middle of a spawn.
+  server.keepAliveTimeout = 0;
   // Upgrades (attach, exec start) are never allowed: there is no call to hijack.
   server.on('upgrade', (req, socket) => {
     log.warn({ method: req.method, path: pathOnly(req.url) }, 'refused: connection upgrade');
