@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { startPostgres } from '../testing/postgres.ts';
 import { createDatabase, migrateToLatest } from './database.ts';
 import { GROUP_NAME_RE, GroupsRepo } from './groups-repo.ts';
+import * as m0001 from './migrations/0001-initial.ts';
+import * as m0002 from './migrations/0002-auth.ts';
 import type { Database } from './schema.ts';
 import { UsersRepo } from './users-repo.ts';
 
@@ -23,7 +26,16 @@ describe('GroupsRepo (real Postgres)', () => {
   before(async () => {
     pg = await startPostgres();
     db = createDatabase(pg.getConnectionUri());
-    // A user with login groups from before 0003: the migration turns them into groups with members.
+    // The schema as it was before 0003, with a user whose login groups 0003 must turn into groups.
+    const old = new Migrator({
+      db,
+      provider: { getMigrations: async () => ({ '0001-initial': m0001, '0002-auth': m0002 }) },
+    });
+    assert.equal((await old.migrateToLatest()).error, undefined);
+    await db
+      .insertInto('users')
+      .values({ name: 'dora', password_hash: null, groups: JSON.stringify(['legacy-a', 'Legacy B']) })
+      .execute();
     await migrateToLatest(db);
     groups = new GroupsRepo(db);
     users = new UsersRepo(db);
@@ -31,6 +43,14 @@ describe('GroupsRepo (real Postgres)', () => {
   after(async () => {
     await db?.destroy();
     await pg?.stop();
+  });
+
+  it('migration 0003 made groups, with members, of the login groups users had', async () => {
+    for (const name of ['legacy-a', 'Legacy B']) {
+      const g = await groups.byName(name);
+      assert.ok(g, name);
+      assert.deepEqual((await groups.withMembers(g)).users, ['dora']);
+    }
   });
 
   it('create skips existing names and adds members; users.groups mirrors membership', async () => {
@@ -73,6 +93,22 @@ describe('GroupsRepo (real Postgres)', () => {
     assert.ok(await groups.byName('Lab Staff'), 'groups outlive their last member');
   });
 
+  it('membersByName reads the users.groups mirror, so groups the login wrote count too', async () => {
+    const d = await id('dana');
+    await db
+      .updateTable('users')
+      .set({ groups: JSON.stringify(['from-ldap']) })
+      .where('id', '=', d)
+      .execute();
+    assert.deepEqual(
+      await groups.membersByName(['from-ldap', 'physics', 'none']),
+      new Map([
+        ['from-ldap', ['dana']],
+        ['physics', ['alice']],
+      ]),
+    );
+  });
+
   it('properties are stored as given', async () => {
     const g = await groups.byName('physics');
     assert.ok(g);
@@ -83,7 +119,7 @@ describe('GroupsRepo (real Postgres)', () => {
   it('page lists all or only named groups, with totals', async () => {
     const all = await groups.page('all', 0, 1);
     assert.equal(all.rows.length, 1);
-    assert.equal(all.total, 2);
+    assert.equal(all.total, 4); // legacy-a, Legacy B, physics, Lab Staff
     const some = await groups.page(['physics', 'nope'], 0, 10);
     assert.deepEqual(
       some.rows.map((g) => g.name),
@@ -97,35 +133,5 @@ describe('GroupsRepo (real Postgres)', () => {
     for (const ok of ['a', 'Lab Staff', 'cn-ü', 'x'.repeat(255)]) assert.ok(GROUP_NAME_RE.test(ok), ok);
     for (const bad of ['', ' a', 'a ', 'a/b', 'a\nb', 'x'.repeat(256)])
       assert.ok(!GROUP_NAME_RE.test(bad), bad);
-  });
-});
-
-describe('migration 0003 turns login groups into groups (real Postgres)', () => {
-  it('backfills groups and membership from users.groups', async () => {
-    const pg = await startPostgres();
-    const db = createDatabase(pg.getConnectionUri());
-    try {
-      const { Migrator } = await import('kysely/migration');
-      const m1 = await import('./migrations/0001-initial.ts');
-      const m2 = await import('./migrations/0002-auth.ts');
-      const old = new Migrator({
-        db,
-        provider: { getMigrations: async () => ({ '0001-initial': m1, '0002-auth': m2 }) },
-      });
-      assert.equal((await old.migrateToLatest()).error, undefined);
-      await db
-        .insertInto('users')
-        .values({ name: 'dora', password_hash: null, groups: JSON.stringify(['physics', 'Lab Staff']) })
-        .execute();
-      await migrateToLatest(db);
-      const g = new GroupsRepo(db);
-      const physics = await g.byName('physics');
-      assert.ok(physics);
-      assert.deepEqual((await g.withMembers(physics)).users, ['dora']);
-      assert.ok(await g.byName('Lab Staff'));
-    } finally {
-      await db.destroy();
-      await pg.stop();
-    }
   });
 });

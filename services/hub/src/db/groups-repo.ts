@@ -71,18 +71,21 @@ export class GroupsRepo {
     return out;
   }
 
-  /** Member names by group name, for the named groups that exist. */
+  /**
+   * Member names by group name, read from the `users.groups` mirror: the column the login path writes too, so
+   * a `!group=` filter means the same for groups from LDAP/OIDC and groups made through the API.
+   */
   async membersByName(names: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (names.length === 0) return out;
     const rows = await this.#db
-      .selectFrom('user_group_map as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .innerJoin('groups as g', 'g.id', 'm.group_id')
-      .select(['g.name as group', 'u.name as user'])
-      .where('g.name', 'in', names)
+      .selectFrom('users')
+      .select(['name', 'groups'])
+      .where(sql<boolean>`users.groups ?| ${sql.val([...names])}::text[]`)
       .execute();
-    for (const r of rows) out.set(r.group, [...(out.get(r.group) ?? []), r.user]);
+    for (const r of rows) {
+      for (const g of r.groups ?? []) if (names.includes(g)) out.set(g, [...(out.get(g) ?? []), r.name]);
+    }
     return out;
   }
 
