@@ -1,6 +1,9 @@
 /** `berth users|groups|tokens` as an admin runs them: the real CLI in a child process, a real Postgres. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
@@ -80,6 +83,39 @@ describe('berth users, groups and tokens (CLI, real Postgres)', () => {
     } finally {
       await db.destroy();
     }
+  });
+
+  it('token create lets a user carry the scopes of their custom roles, and no more', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-cli-rbac-'));
+    const rbac = join(dir, 'rbac.yaml');
+    await writeFile(
+      rbac,
+      'roles: [{name: physics-reader, scopes: ["read:users!group=physics"], groups: [physics]}]\n',
+    );
+    const withRbac = async (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [CLI, ...args],
+          {
+            env: {
+              PATH: process.env.PATH,
+              BERTH_DATABASE_URL: pg.getConnectionUri(),
+              CONFIGPROXY_AUTH_TOKEN: 'x'.repeat(32),
+              BERTH_RBAC_FILE: rbac,
+            },
+          },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    // alice is in physics (above): the role's scope is hers to put on a token; a wider one is not.
+    assert.equal(
+      (await withRbac(['token', 'create', 'alice', '--scopes', 'read:users!group=physics'])).code,
+      0,
+    );
+    assert.equal((await withRbac(['token', 'create', 'alice', '--scopes', 'read:users'])).code, 1);
+    assert.equal((await berth(['token', 'create', 'alice', '--scopes', 'read:users!group=physics'])).code, 1);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses bad names and unknown things with a message and exit 1, changing nothing', async () => {

@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { issueApiToken } from '../api/tokens.ts';
 import { checkUserName } from '../api/validate.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../auth/password.ts';
+import { readRbacFile } from '../authz/rbac-file.ts';
+import { RoleBook } from '../authz/roles.ts';
 import { loadConfig } from '../config/load.ts';
 import { createDatabase, migrateToLatest } from '../db/database.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
@@ -145,7 +147,9 @@ async function run(argv: string[]): Promise<number> {
         ...(values.note ? { note: values.note } : {}),
         ...(expires ? { expires_in: expires } : {}),
       };
-      const t = await issueApiToken({ tokens: new TokensRepo(db) }, row, body);
+      // Custom roles count as in the hub: a token may carry what the user's roles give them.
+      const roles = new RoleBook(readRbacFile(loadConfig().rbac.file));
+      const t = await issueApiToken({ tokens: new TokensRepo(db), roles }, row, body);
       process.stdout.write(`${t.token}\n`);
       return 0;
     });
