@@ -15,8 +15,9 @@ const auditQuery = {
     offset: { type: 'string', pattern: '^[0-9]{1,9}$' },
     limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
     action: { type: 'string', pattern: '^[a-z_.]{1,100}$' },
-    actor: { type: 'string', minLength: 1, maxLength: 300 },
-    user: { type: 'string', minLength: 1, maxLength: 300 },
+    // No U+0000: Postgres text cannot hold it, so a comparison with it would fail (500) instead of matching nothing.
+    actor: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[^\\u0000]+$' },
+    user: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[^\\u0000]+$' },
     outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
     since: { type: 'string', maxLength: 40 },
     until: { type: 'string', maxLength: 40 },

@@ -6,10 +6,18 @@ const FORM_PATHS = ['/hub/api/oauth2/'];
 
 /**
  * JSON bodies: invalid UTF-8 is a 400, never silently replaced (a body of U+FFFD is not what the client
- * sent); `__proto__` and `constructor.prototype` keys stay refused (the server's onProtoPoisoning and
+ * sent), and so is U+0000 anywhere in it (Postgres cannot store it); `__proto__` and `constructor.prototype` keys stay refused (the server's onProtoPoisoning and
  * onConstructorPoisoning). API endpoints take JSON only: a form or multipart body there is a 415, so a
  * cross-site form can never reach them.
  */
+/** Does a parsed JSON value hold U+0000 in any string or key? */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (depth > 64 || v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
+  return Object.entries(v).some(([k, x]) => k.includes('\u0000') || hasNul(x, depth + 1));
+}
+
 export function applyBodyPolicy(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -22,7 +30,12 @@ export function applyBodyPolicy(app: FastifyInstance): void {
       done(new HubError('INVALID_BODY', 'the body is not valid UTF-8'), undefined);
       return;
     }
-    parseJson(req, text, done);
+    parseJson(req, text, (err: Error | null, value: unknown) => {
+      // Postgres stores no U+0000 in text or jsonb: refuse it here as a 400, not a 500 at the first write.
+      if (!err && hasNul(value))
+        done(new HubError('INVALID_BODY', 'the body contains U+0000, which is not allowed'), undefined);
+      else done(err, value);
+    });
   });
   app.addHook('preParsing', async (req) => {
     if (!req.url.startsWith('/hub/api') || FORM_PATHS.some((p) => req.url.startsWith(p))) return;
