@@ -88,6 +88,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     repo: access,
     log: log.child({ component: 'login' }),
     sealer,
+    ...(config.auth.manageGroups ? { groups: new GroupsRepo(db) } : {}),
   });
   const sessions = new SessionsRepo(db, { idleSeconds: config.sessions.idleSeconds });
   const tokens = new TokensRepo(db);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccessRepo } from '../db/access-repo.ts';
+import type { GroupsRepo } from '../db/groups-repo.ts';
 import type { UserRow } from '../db/schema.ts';
 import { type AccessSets, isAllowed, isBlocked, nextAdmin, type Subject } from './access-policy.ts';
 import type { Authenticator, AuthFailure, AuthInput, AuthOutcome } from './authenticator.ts';
@@ -18,6 +19,8 @@ export interface LoginPipelineDeps {
   readonly log: Logger;
   /** Encrypts auth state at rest; without it, auth state is not stored. */
   readonly sealer?: StateSealer | undefined;
+  /** Given (BERTH_MANAGE_GROUPS=1): hub group membership follows the groups an authenticator returns. */
+  readonly groups?: Pick<GroupsRepo, 'syncUserGroups'>;
 }
 
 /**
@@ -160,6 +163,15 @@ export class LoginPipeline {
         { event: admin ? 'admin.granted' : 'admin.revoked', user: name, via: 'login' },
         'admin changed',
       );
+    }
+    if (this.#d.groups && outcome.groups) {
+      const { skipped } = await this.#d.groups.syncUserGroups(user.id, groups);
+      if (skipped.length) {
+        log.warn(
+          { event: 'groups.skipped', user: name, skipped: skipped.slice(0, 10) },
+          'unusable group names',
+        );
+      }
     }
     log.info({ event: 'login', user: name, authenticator: kind, admin }, 'login');
     return { ok: true, user, authenticator: kind };

@@ -76,6 +76,7 @@ const AUTH_ENV: Record<string, string> = {
   'auth.adminGroups': 'BERTH_ADMIN_GROUPS',
   'auth.revokeDisallowed': 'BERTH_REVOKE_DISALLOWED',
   'auth.localSignup': 'BERTH_LOCAL_SIGNUP',
+  'auth.manageGroups': 'BERTH_MANAGE_GROUPS',
   'auth.ldap.url': 'BERTH_LDAP_URL',
   'auth.ldap.startTls': 'BERTH_LDAP_START_TLS',
   'auth.ldap.caFile': 'BERTH_LDAP_CA_FILE',
@@ -122,6 +123,7 @@ function authFromEnv(env: Env) {
     adminGroups: list(env, 'BERTH_ADMIN_GROUPS'),
     revokeDisallowed: bool(env, 'BERTH_REVOKE_DISALLOWED', true),
     localSignup: bool(env, 'BERTH_LOCAL_SIGNUP', false),
+    manageGroups: bool(env, 'BERTH_MANAGE_GROUPS', false),
     ldap: ldapEnabled
       ? {
           url: env.BERTH_LDAP_URL ?? '',

@@ -125,6 +125,8 @@ export const authSchema = z
     revokeDisallowed: z.boolean(),
     /** Anyone may create a local account at /hub/signup (off by default; the allowed sets still apply). */
     localSignup: z.boolean(),
+    /** At each login, make the user's hub groups exactly the groups LDAP or OIDC gave (JupyterHub's manage_groups). */
+    manageGroups: z.boolean(),
     ldap: ldapSchema.optional(),
     oidc: oidcSchema.optional(),
     /** Extra OIDC providers by name, each enabled as `oidc:<name>` (docs/authentication.md). */
