@@ -21,7 +21,9 @@ describe('bench/api --short', { timeout: 900_000 }, () => {
     const out = mkdtempSync(join(tmpdir(), 'berth-bench-api-'));
     try {
       const json = join(out, 'results.json');
-      const r = await run(process.execPath, [join(dir, 'run.ts'), '--short', '--json', json], { cwd: REPO_ROOT });
+      const r = await run(process.execPath, [join(dir, 'run.ts'), '--short', '--json', json], {
+        cwd: REPO_ROOT,
+      });
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       for (const re of [
         /ratio user rps Berth\/JupyterHub \d+\.\d\d×/,

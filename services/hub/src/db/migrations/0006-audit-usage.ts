@@ -39,7 +39,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('stopped', 'timestamptz')
     .execute();
   await db.schema.createIndex('server_usage_open').on('server_usage').column('server_id').execute();
-  await db.schema.createIndex('server_usage_range').on('server_usage').columns(['started', 'stopped']).execute();
+  await db.schema
+    .createIndex('server_usage_range')
+    .on('server_usage')
+    .columns(['started', 'stopped'])
+    .execute();
 
   await sql`
     create function berth_usage_open() returns trigger language plpgsql as $$
