@@ -31,6 +31,8 @@ export const ldapSchema = z
       searchBase: z.string().min(1).optional(),
       memberAttribute: ldapAttr,
       nameAttribute: ldapAttr,
+      /** Follow nested groups (groups that are members of groups), by group searches under searchBase. */
+      nested: z.boolean(),
     }),
     connectTimeoutMs: z.number().int().positive(),
     timeoutMs: z.number().int().positive(),
@@ -50,6 +52,13 @@ export const ldapSchema = z
     }
     if (l.bindDn && !l.bindPassword) {
       ctx.addIssue({ code: 'custom', path: ['bindPassword'], message: 'a service account needs a password' });
+    }
+    if (l.groups.nested && !l.groups.searchBase) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groups', 'nested'],
+        message: 'nested groups are found by group searches: set BERTH_LDAP_GROUP_SEARCH_BASE',
+      });
     }
     if (l.groups.from === 'search' && !l.groups.searchBase) {
       ctx.addIssue({

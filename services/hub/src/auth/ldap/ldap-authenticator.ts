@@ -8,6 +8,7 @@ import {
   InvalidCredentialsError,
   InvalidDNSyntaxError,
   NoSuchObjectError,
+  OrFilter,
   ResultCodeError,
 } from 'ldapts';
 import type { Authenticator, AuthInput, AuthOutcome } from '../authenticator.ts';
@@ -31,6 +32,8 @@ export interface LdapOptions {
     readonly searchBase?: string;
     readonly memberAttribute: string;
     readonly nameAttribute: string;
+    /** Also the groups those groups are members of, found by group searches under searchBase. */
+    readonly nested?: boolean;
   };
   readonly connectTimeoutMs: number;
   readonly timeoutMs: number;
@@ -42,6 +45,9 @@ export interface LdapOptions {
 export class LdapConfigError extends Error {
   override readonly name = 'LdapConfigError';
 }
+
+/** How many levels of nested groups are followed at most. */
+const MAX_GROUP_DEPTH = 8;
 
 const first = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
@@ -160,18 +166,45 @@ export class LdapAuthenticator implements Authenticator {
   async #groups(client: Client, dn: string, entry: Record<string, unknown>): Promise<string[]> {
     const g = this.#o.groups;
     if (g.from === 'none') return [];
+    let direct: { dn: string; name: string | undefined }[];
     if (g.from === 'memberOf') {
-      return many(entry.memberOf)
-        .map(firstRdnValue)
-        .filter((x): x is string => !!x);
+      direct = many(entry.memberOf).map((d) => ({ dn: String(d), name: firstRdnValue(String(d)) }));
+    } else {
+      if (this.#o.bindDn && this.#o.bindPassword) await client.bind(this.#o.bindDn, this.#o.bindPassword);
+      direct = await this.#groupsWithMember(client, [dn]);
     }
-    if (this.#o.bindDn && this.#o.bindPassword) await client.bind(this.#o.bindDn, this.#o.bindPassword);
+    const names = new Set(direct.map((x) => x.name).filter((x): x is string => !!x));
+    if (!g.nested) return [...names];
+    // Nested: the groups whose members include a group found so far, level by level (cycles stop).
+    if (g.from === 'memberOf' && this.#o.bindDn && this.#o.bindPassword) {
+      await client.bind(this.#o.bindDn, this.#o.bindPassword);
+    }
+    const seen = new Set(direct.map((x) => x.dn.toLowerCase()));
+    let frontier = direct.map((x) => x.dn);
+    for (let depth = 0; depth < MAX_GROUP_DEPTH && frontier.length > 0; depth++) {
+      const parents = await this.#groupsWithMember(client, frontier);
+      frontier = [];
+      for (const p of parents) {
+        if (seen.has(p.dn.toLowerCase())) continue;
+        seen.add(p.dn.toLowerCase());
+        frontier.push(p.dn);
+        if (p.name) names.add(p.name);
+      }
+    }
+    return [...names];
+  }
+
+  /** Groups under the group search base with any of `members` in their member attribute. */
+  async #groupsWithMember(client: Client, members: readonly string[]) {
+    const g = this.#o.groups;
+    const each = members.map((m) => new EqualityFilter({ attribute: g.memberAttribute, value: m }));
+    const filter = each.length === 1 && each[0] ? each[0] : new OrFilter({ filters: each });
     const { searchEntries } = await client.search(g.searchBase ?? '', {
       scope: 'sub',
-      filter: new EqualityFilter({ attribute: g.memberAttribute, value: dn }),
+      filter,
       attributes: [g.nameAttribute],
     });
-    return searchEntries.map((e) => first(e[g.nameAttribute])).filter((x): x is string => !!x);
+    return searchEntries.map((e) => ({ dn: e.dn, name: first(e[g.nameAttribute]) }));
   }
 }
 

@@ -22,6 +22,8 @@ export interface OpenLdap {
   /** The test CA that signed the server's certificate (PEM), and a file holding it. */
   readonly ca: string;
   readonly caFile: string;
+  /** Create a group (groupOfNames) under ou=groups whose members are these DNs, as the directory's admin. */
+  addGroup(cn: string, memberDns: readonly string[]): Promise<void>;
   /** Add or remove a user (by uid) from a group (by cn), as the directory's admin. */
   setMember(uid: string, group: string, member: boolean): Promise<void>;
   stop(): Promise<void>;
@@ -56,6 +58,15 @@ export async function startOpenLdap(): Promise<OpenLdap> {
             modification: new Attribute({ type: 'member', values: [`uid=${uid},${PEOPLE}`] }),
           }),
         );
+      } finally {
+        await client.unbind();
+      }
+    },
+    async addGroup(cn, memberDns) {
+      const client = new Client({ url, timeout: 5000 });
+      try {
+        await client.bind(ADMIN_DN, ADMIN_PASSWORD);
+        await client.add(`cn=${cn},${GROUPS}`, { objectClass: 'groupOfNames', cn, member: [...memberDns] });
       } finally {
         await client.unbind();
       }
