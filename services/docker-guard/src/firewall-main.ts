@@ -19,10 +19,9 @@ const list = (v: string | undefined): string[] =>
     .filter(Boolean);
 
 export function firewallConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FirewallConfig {
-  const dns =
-    env.BERTH_EGRESS_DNS
-      ? list(env.BERTH_EGRESS_DNS)
-      : nameservers(readFileSync('/etc/resolv.conf', 'utf8')).filter((a) => !a.startsWith('127.'));
+  const dns = env.BERTH_EGRESS_DNS
+    ? list(env.BERTH_EGRESS_DNS)
+    : nameservers(readFileSync('/etc/resolv.conf', 'utf8')).filter((a) => !a.startsWith('127.'));
   return {
     chainPrefix: env.BERTH_FIREWALL_CHAIN_PREFIX ?? 'BERTH',
     egressSubnetPool: env.BERTH_EGRESS_SUBNET_POOL ?? '10.212.0.0/16',

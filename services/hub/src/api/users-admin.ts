@@ -8,8 +8,8 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
-import { scopedUserModel } from './scoped-model.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
+import { scopedUserModel } from './scoped-model.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
 
