@@ -52,12 +52,6 @@ export interface UsersPageData {
   readonly volumePolicy: 'archive' | 'delete' | 'keep';
 }
 
-const VOLUME_TEXT = {
-  keep: 'Their home volumes are kept.',
-  archive: 'Their home volumes are archived.',
-  delete: 'Their home volumes are deleted.',
-} as const;
-
 function pager(base: string, q: string, offset: number, limit: number, total: number): Html {
   const link = (o: number) => `${base}?${new URLSearchParams({ ...(q ? { q } : {}), offset: String(o) })}`;
   const from = total === 0 ? 0 : offset + 1;
@@ -65,6 +59,20 @@ function pager(base: string, q: string, offset: number, limit: number, total: nu
   return html`<nav class="pager" aria-label="Pages"><span>${from}–${to} of ${total}</span>
   ${offset > 0 ? html`<a href="${link(Math.max(0, offset - limit))}" rel="prev">Previous</a>` : ''}
   ${to < total ? html`<a href="${link(offset + limit)}" rel="next">Next</a>` : ''}</nav>`;
+}
+
+/** The home volumes' fate for one deletion (`?volumes=`), the configured policy chosen by default. */
+function volumeChoice(policy: UsersPageData['volumePolicy'], user: string): Html {
+  const options = [
+    ['archive', 'Archive their home volumes'],
+    ['delete', 'Delete their home volumes'],
+    ['keep', 'Keep their home volumes'],
+  ] as const;
+  return html`<fieldset class="volume-choice"><legend>Home volumes<span class="sr-only"> of ${user}</span></legend>
+        ${options.map(
+          ([v, label]) =>
+            html`<div class="check"><input type="radio" id="vol-${v}-${user}" name="volumes" value="${v}"${v === policy ? html` checked` : ''}><label for="vol-${v}-${user}">${label}${v === policy ? ' (the default)' : ''}</label></div>`,
+        )}</fieldset>`;
 }
 
 function userRow(d: UsersPageData, xsrf: string, u: AdminUserRow, self: string): Html {
@@ -81,8 +89,9 @@ function userRow(d: UsersPageData, xsrf: string, u: AdminUserRow, self: string):
   }${
     d.canManage && u.name !== self
       ? html`<details class="inline-details"><summary>Delete<span class="sr-only"> ${u.name}</span></summary>
-      <form data-api="${api(u.name)}" data-method="DELETE" data-body="none" class="confirm">${x}
-        <p>Delete <strong>${u.name}</strong>? Their servers stop and their tokens end. ${VOLUME_TEXT[d.volumePolicy]}</p>
+      <form data-api="${api(u.name)}" data-method="DELETE" data-body="none" data-query-fields="volumes" class="confirm">${x}
+        <p>Delete <strong>${u.name}</strong>? Their servers stop and their tokens end.</p>
+        ${volumeChoice(d.volumePolicy, u.name)}
         <button type="submit" class="danger">Delete ${u.name}</button><span class="form-error" hidden tabindex="-1"></span>
       </form></details>`
       : ''

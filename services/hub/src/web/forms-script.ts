@@ -8,7 +8,9 @@
  *   is left out), `"list"` (checked boxes of that name, or a text split on commas/whitespace; an empty list is left out unless
  *   the field has `data-keep-empty`);
  * - `data-body="none"` sends no body;
- * - `data-url-field="name"` appends the field's value (URI-encoded) to the URL and leaves it out of the body.
+ * - `data-url-field="name"` appends the field's value (URI-encoded) to the URL and leaves it out of the body;
+ * - `data-query-fields="a b"` sends those fields (the checked radio, or the value) as the URL's query string,
+ *   e.g. `?volumes=keep` for a deletion, and leaves them out of the body.
  *
  * After success the page reloads, or with `data-result="id"` the response's fields fill `[data-field=…]` in
  * that element, which is shown (a new token, shown once). `data-bulk="selector"` on a button submits every
@@ -27,13 +29,30 @@ export const FORMS_JS = `'use strict';
     box.setAttribute('role', 'alert');
     if (box.focus) box.focus();
   }
+  function queryFields(form) {
+    return (form.getAttribute('data-query-fields') || '').split(/\\s+/).filter(Boolean);
+  }
+  function queryOf(form) {
+    var params = new URLSearchParams();
+    queryFields(form).forEach(function (name) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name !== name || el.disabled) return;
+        if ((el.type === 'radio' || el.type === 'checkbox') && !el.checked) return;
+        if (el.value !== '') params.append(name, el.value);
+      });
+    });
+    var q = params.toString();
+    return q ? '?' + q : '';
+  }
   function bodyOf(form) {
     var body = {};
     var lists = {};
     var keep = {};
     var skip = form.getAttribute('data-url-field');
+    var inQuery = queryFields(form);
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.name === '_xsrf' || el.name === skip || el.disabled) return;
+      if (inQuery.indexOf(el.name) >= 0) return;
       var type = el.getAttribute('data-type');
       if (type === 'list') {
         lists[el.name] = lists[el.name] || [];
@@ -70,6 +89,7 @@ export const FORMS_JS = `'use strict';
       var input = form.elements.namedItem(field);
       url += encodeURIComponent(input ? input.value : '');
     }
+    url += queryOf(form);
     var init = {
       method: form.getAttribute('data-method') || 'POST',
       credentials: 'same-origin',
