@@ -55,10 +55,10 @@ export class IdentityResolver {
 
   async fromToken(token: string): Promise<Identity | undefined> {
     const now = this.#now();
-    const row = await this.#tokens.byHash(hashToken(token), now);
-    if (!row) return undefined;
-    const user = await this.#users.byId(row.user_id);
-    if (!user) return undefined;
+    // Token and owner in one query, uncached: revocation and changes to the owner count on the very next call.
+    const found = await this.#tokens.byHashWithUser(hashToken(token), now);
+    if (!found) return undefined;
+    const { token: row, user } = found;
     // A token never exceeds its owner: expand it, then keep only what the owner holds right now.
     const owner = ownerOf(user, this.#roles);
     const held = expandScopes(ownerScopes(owner), owner);
