@@ -32,6 +32,7 @@ import type { ImageInspector } from './profiles/images.ts';
 import { ChpRouteTable, type RouteTable } from './proxy/client.ts';
 import { buildCuller } from './servers/cull-wiring.ts';
 import { ServerManager } from './servers/manager.ts';
+import { userHostsFor } from './servers/user-hosts.ts';
 import { VolumeLifecycle } from './servers/volumes.ts';
 import type { Spawner } from './spawner/spawner.ts';
 import type { InternalTls } from './tls/runtime.ts';
@@ -125,6 +126,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
       port: config.spawner.port,
       hubApiUrl: config.hubApiUrlForServers,
       publicUrl: config.publicUrl,
+      userHosts: userHostsFor(config.subdomainHost),
       defaultUrl: config.spawner.defaultUrl,
       startTimeoutMs: config.spawner.startTimeoutMs,
       httpTimeoutMs: config.spawner.httpTimeoutMs,

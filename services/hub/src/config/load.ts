@@ -172,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
   const scheme = internalTls.enabled ? 'https' : 'http';
   const raw = {
     publicUrl: env.BERTH_PUBLIC_URL ?? 'https://localhost',
+    subdomainHost: env.BERTH_SUBDOMAIN_HOST || undefined,
     bind: { host: env.BERTH_HUB_HOST ?? '0.0.0.0', port: int(env, 'BERTH_HUB_PORT', 8081) },
     hubApiUrlForServers: env.BERTH_HUB_API_URL ?? `${scheme}://hub:8081/hub/api`,
     database: { url: databaseUrl ?? '' },
@@ -239,6 +240,12 @@ export function loadConfig(env: Env = process.env): Config {
     const envName = setting ? ` (${setting})` : '';
     throw new ConfigError(
       `invalid configuration at ${path || '(root)'}${envName}: ${first?.message ?? 'invalid'}`,
+    );
+  }
+  const sub = parsed.data.subdomainHost;
+  if (sub && new URL(sub).origin !== new URL(parsed.data.publicUrl).origin) {
+    throw new ConfigError(
+      'BERTH_SUBDOMAIN_HOST: must be the origin of BERTH_PUBLIC_URL (the hub stays there)',
     );
   }
   return deepFreeze(parsed.data);

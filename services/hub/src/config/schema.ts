@@ -211,6 +211,14 @@ export const authSchema = z
 export const configSchema = z.strictObject({
   /** Public origin users type into the browser, e.g. https://jupyter.example.org. Decides Secure cookies. */
   publicUrl: url,
+  /**
+   * Per-user subdomains (JupyterHub's subdomain_host), off when unset: an https origin, the same as publicUrl's.
+   * The hub stays there; user servers move to https://<user>.<its host>/user/<name>/ (docs/security.md).
+   */
+  subdomainHost: z
+    .url({ protocol: /^https$/, error: 'expected an https:// origin' })
+    .refine((u) => new URL(u).pathname === '/', 'expected an origin without a path')
+    .optional(),
   /** Where the hub listens. */
   bind: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   /** Hub API URL as seen from user containers (JUPYTERHUB_API_URL). */

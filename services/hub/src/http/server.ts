@@ -24,12 +24,14 @@ import { oidcRoutes } from '../auth/oidc/routes.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
+import { userHostSources } from '../servers/user-hosts.ts';
 import { errorPage } from '../web/pages.ts';
 import { webRoutes } from '../web/routes.ts';
 import { uiRoutes } from '../web/ui-routes.ts';
 import { applyBodyPolicy } from './body-policy.ts';
 import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
+import { useHostPrefixCookies } from './session-cookie.ts';
 import { TrustedProxies } from './trusted-proxies.ts';
 import { Xsrf } from './xsrf.ts';
 
@@ -61,6 +63,8 @@ export async function buildServer(
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
+  // Per-user subdomains: `__Host-` cookies on the hub's host (http/session-cookie.ts).
+  if (ctx.config.subdomainHost) useHostPrefixCookies(app);
   // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: 64 * 1024 });
@@ -74,7 +78,8 @@ export async function buildServer(
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        // With subdomains the login form may go on to the user's own host.
+        formAction: ["'self'", ...userHostSources(ctx.config.subdomainHost)],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],

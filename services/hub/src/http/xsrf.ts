@@ -1,7 +1,7 @@
 import Tokens from '@fastify/csrf';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
-import { HUB_COOKIE_PATH, readSessionSecret, XSRF_COOKIE } from './session-cookie.ts';
+import { cookieNames, readSessionSecret } from './session-cookie.ts';
 
 /**
  * XSRF protection: a per-browser secret in a signed, HttpOnly cookie, and tokens derived from it with an HMAC
@@ -23,7 +23,7 @@ export class Xsrf {
   }
 
   #secret(req: FastifyRequest): string | undefined {
-    const raw = req.cookies[XSRF_COOKIE];
+    const raw = req.cookies[cookieNames(req.server).xsrf];
     if (!raw) return undefined;
     const u = req.unsignCookie(raw);
     return u.valid && u.value ? u.value : undefined;
@@ -34,11 +34,12 @@ export class Xsrf {
     let secret = this.#secret(req);
     if (!secret) {
       secret = this.#tokens.secretSync();
-      reply.setCookie(XSRF_COOKIE, secret, {
-        path: HUB_COOKIE_PATH,
+      const n = cookieNames(reply.server);
+      reply.setCookie(n.xsrf, secret, {
+        path: n.path,
         httpOnly: true,
         sameSite: 'lax',
-        secure: this.#secure,
+        secure: this.#secure || n.forceSecure,
         signed: true,
       });
     }

@@ -20,6 +20,7 @@ import { singleUserEnv } from './env.ts';
 import { accessScope, oauthClientId, serverPrefix } from './naming.ts';
 import { spawnPlan } from './spawn-plan.ts';
 import { sweepCache } from './sweep-cache.ts';
+import { pathUserHosts, type UserHosts } from './user-hosts.ts';
 import { type ReadyOutcome, type WaitOptions, waitForServer } from './wait-ready.ts';
 
 export interface LifecycleConfig {
@@ -27,6 +28,8 @@ export interface LifecycleConfig {
   readonly port: number;
   readonly hubApiUrl: string;
   readonly publicUrl: string;
+  /** Per-user subdomains (BERTH_SUBDOMAIN_HOST); paths on the hub's origin when absent. */
+  readonly userHosts?: UserHosts;
   readonly defaultUrl: string;
   readonly startTimeoutMs: number;
   readonly httpTimeoutMs: number;
@@ -127,6 +130,10 @@ export class ServerManager {
     | undefined;
   readonly #gpus: GpuAllocator | undefined;
   #sweeping: Promise<SweepReport> | undefined;
+
+  get #hosts(): UserHosts {
+    return this.#cfg.userHosts ?? pathUserHosts;
+  }
 
   constructor(deps: {
     servers: ServersRepo;
@@ -297,7 +304,7 @@ export class ServerManager {
     if (!flight) {
       const row = await this.#servers.find(user.id, name);
       if (row?.state === 'running') {
-        yield finalEvent({ status: 'ready', server: row }, serverPrefix(user.name, name));
+        yield finalEvent({ status: 'ready', server: row }, this.#hosts.serverUrl(user.name, name));
         return;
       }
       const failure = this.#failures.get(key);
@@ -308,7 +315,7 @@ export class ServerManager {
     for (;;) {
       while (i < flight.events.length) {
         const ev = flight.events[i++] as ProgressEvent;
-        yield ev.ready ? { ...ev, url: serverPrefix(user.name, name) } : ev;
+        yield ev.ready ? { ...ev, url: this.#hosts.serverUrl(user.name, name) } : ev;
         if (ev.ready || ev.failed) return;
       }
       await new Promise<void>((wake) => flight.waiters.add(wake));
@@ -377,7 +384,7 @@ export class ServerManager {
       await this.#oauth.upsertClient({
         id: clientId,
         secretHash: hashToken(token),
-        redirectUri: `${prefix}oauth_callback`,
+        redirectUri: this.#hosts.callbackUrl(user.name, name),
         allowedScopes: [accessScope(user.name, name)],
         serverId: row.id,
       });
@@ -387,6 +394,7 @@ export class ServerManager {
         token,
         hubApiUrl: this.#cfg.hubApiUrl,
         publicUrl: this.#cfg.publicUrl,
+        userHosts: this.#hosts,
         port: this.#cfg.port,
         image: plan.image,
         defaultUrl: plan.defaultUrl,
@@ -456,7 +464,11 @@ export class ServerManager {
         state,
       );
     }
-    await this.#routes.add(prefix, url, { user: user.name, server_name: name, berth: true });
+    await this.#routes.add(this.#hosts.routePath(user.name, name), url, {
+      user: user.name,
+      server_name: name,
+      berth: true,
+    });
     await this.#servers.setState(rowId, 'running');
     this.#log.info({ user: user.name, server: name, version: ready.version }, 'server ready');
   }
@@ -468,9 +480,8 @@ export class ServerManager {
 
   /** Remove route, process, token, OAuth client and the record. Keeps the home volume. */
   async #teardown(row: ServerRow, userName: string, name: string): Promise<void> {
-    const prefix = serverPrefix(userName, name);
     await this.#routes
-      .remove(prefix)
+      .remove(this.#hosts.routePath(userName, name))
       .catch((err) => this.#log.warn({ err: String(err) }, 'route removal failed'));
     if (Object.keys(row.spawner_state ?? {}).length > 0) {
       await this.#spawner.stop(row.spawner_state as SpawnerState);
@@ -687,7 +698,7 @@ export class ServerManager {
     const desired = rows
       .filter((r) => r.state === 'running' && r.url)
       .map((r) => ({
-        path: serverPrefix(r.user_name, r.name),
+        path: this.#hosts.routePath(r.user_name, r.name),
         target: r.url as string,
         data: { user: r.user_name, server_name: r.name, berth: true },
       }));
