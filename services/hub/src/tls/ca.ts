@@ -6,7 +6,7 @@
 import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const DAY_MS = 86_400_000;
@@ -60,6 +60,9 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
+/** node-forge (about 14 MB resident) loads only when a certificate is minted, not with every hub. */
+const loadForge = async (): Promise<typeof forge> => (await import('node-forge')).default;
+
 function validity(cert: forge.pki.Certificate, days: number, now: number): void {
   if (!Number.isInteger(days) || days < 1 || days > 3650) {
     throw new CertificateError('INVALID_REQUEST', `validity must be 1 to 3650 days, got ${days}`);
@@ -74,9 +77,10 @@ export async function createAuthority(
   validityDays: number,
   now = Date.now(),
 ): Promise<Authority> {
+  const lib = await loadForge();
   const { privatePem, publicPem } = await generateRsaKey(3072);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+  const cert = lib.pki.createCertificate();
+  cert.publicKey = lib.pki.publicKeyFromPem(publicPem);
   cert.serialNumber = serial();
   validity(cert, validityDays, now);
   const subject = [
@@ -90,8 +94,8 @@ export async function createAuthority(
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(privatePem), forge.md.sha256.create());
-  return { name, keyPem: privatePem, certPem: forge.pki.certificateToPem(cert) };
+  cert.sign(lib.pki.privateKeyFromPem(privatePem), lib.md.sha256.create());
+  return { name, keyPem: privatePem, certPem: lib.pki.certificateToPem(cert) };
 }
 
 function altName(v: string): { type: number; value?: string; ip?: string } {
@@ -115,11 +119,12 @@ export async function issueCertificate(
   if (req.usage !== 'client' && names.length === 0) {
     throw new CertificateError('INVALID_REQUEST', 'a server certificate needs at least one subjectAltName');
   }
+  const lib = await loadForge();
   let caCert: forge.pki.Certificate;
   let caKey: forge.pki.rsa.PrivateKey;
   try {
-    caCert = forge.pki.certificateFromPem(ca.certPem);
-    caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+    caCert = lib.pki.certificateFromPem(ca.certPem);
+    caKey = lib.pki.privateKeyFromPem(ca.keyPem);
   } catch (err) {
     throw new CertificateError(
       'INVALID_AUTHORITY',
@@ -127,8 +132,8 @@ export async function issueCertificate(
     );
   }
   const { privatePem, publicPem } = await generateRsaKey(2048);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+  const cert = lib.pki.createCertificate();
+  cert.publicKey = lib.pki.publicKeyFromPem(publicPem);
   cert.serialNumber = serial();
   validity(cert, req.validityDays, now);
   // Never outlive the CA: a chain with an expired CA fails anyway, and this keeps the failure visible here.
@@ -151,8 +156,8 @@ export async function issueCertificate(
   ];
   if (names.length > 0) extensions.push({ name: 'subjectAltName', altNames: names });
   cert.setExtensions(extensions);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { keyPem: privatePem, certPem: forge.pki.certificateToPem(cert) };
+  cert.sign(caKey, lib.md.sha256.create());
+  return { keyPem: privatePem, certPem: lib.pki.certificateToPem(cert) };
 }
 
 /** When a PEM certificate expires (ms since the epoch); throws on anything but one certificate. */
