@@ -44,6 +44,8 @@ export function userModel(
     kind: 'user' as const,
     name: user.name,
     admin: user.admin,
+    /** Berth extension: blocked by an admin or BERTH_BLOCKED_USERS (no login, no session, no token). */
+    blocked: user.blocked === true,
     roles: user.admin ? ['admin', 'user'] : ['user'],
     groups: [...(user.groups ?? [])],
     server: def?.ready ? def.url : null,

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { collectionFilter } from '../authz/collection-filter.ts';
 import { hasScope } from '../authz/scopes.ts';
 import { actorName, type Caller } from '../authz/services.ts';
+import { AccessRepo } from '../db/access-repo.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
 import type { UserListOptions } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
@@ -32,8 +33,14 @@ const createManySchema = {
 const patchSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { admin: { type: 'boolean' }, name: { type: 'string', maxLength: 300 } },
+  properties: {
+    admin: { type: 'boolean' },
+    name: { type: 'string', maxLength: 300 },
+    blocked: { type: 'boolean' },
+  },
 } as const;
+
+type PatchBody = { admin?: boolean; name?: string; blocked?: boolean };
 
 /** A bodiless POST or PATCH means `{}`, as clients send them; any body present is validated as usual. */
 const emptyBodyIsObject = async (req: { body: unknown }) => {
@@ -84,12 +91,40 @@ function requireAdminGrant(id: Caller): void {
 
 /** The users collection as JupyterHub serves it: list, create one or many, patch, delete. */
 export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
+  const access = new AccessRepo(ctx.db);
   const pendingOf = (user: UserRow, servers: readonly ServerRow[]) =>
     new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
 
   async function model(user: UserRow) {
     const servers = await ctx.servers.forUser(user.id);
     return userModel(user, servers, pendingOf(user, servers), (s) => ctx.culler.warning(user.name, s));
+  }
+
+  /**
+   * Block or unblock (a Berth extension; admins with unfiltered admin:users only). Blocking ends the user's
+   * sessions, revokes their API and OAuth tokens and stops their servers, so their next request fails; the
+   * login pipeline refuses them from then on. A user BERTH_BLOCKED_USERS names cannot be unblocked here.
+   */
+  async function setBlocked(id: Caller, user: UserRow, blocked: boolean): Promise<UserRow> {
+    if (id.via === 'service' || !id.user.admin)
+      throw new HubError('FORBIDDEN', 'only an admin can block or unblock users');
+    requireScope(id, 'admin:users');
+    if (blocked && user.id === id.user.id) throw new HubError('BAD_REQUEST', 'you cannot block yourself');
+    if (!blocked && ctx.config.auth.blockedUsers.includes(user.name)) {
+      throw new HubError(
+        'CONFLICT',
+        `${user.name} is blocked by the configuration (BERTH_BLOCKED_USERS); remove them from it and restart`,
+      );
+    }
+    await access.setBlocked(user.id, blocked);
+    if (blocked) {
+      const revoked = await access.revoke(user.id);
+      for (const s of await ctx.servers.forUser(user.id)) await ctx.lifecycle.stop(user, s.name);
+      ctx.log.info({ by: actorName(id), user: user.name, event: 'user.blocked', ...revoked }, 'user blocked');
+    } else {
+      ctx.log.info({ by: actorName(id), user: user.name, event: 'user.unblocked' }, 'user unblocked');
+    }
+    return { ...user, blocked };
   }
 
   async function existing(name: string): Promise<UserRow> {
@@ -156,10 +191,10 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     },
   );
 
-  app.patch<{ Params: { name: string }; Body: { admin?: boolean; name?: string } | undefined }>(
+  app.patch<{ Params: { name: string }; Body: PatchBody | undefined }>(
     '/hub/api/users/:name',
     { schema: { body: patchSchema }, preValidation: emptyBodyIsObject },
-    async (req: NameReq<{ admin?: boolean; name?: string } | undefined>) => {
+    async (req: NameReq<PatchBody | undefined>) => {
       const id = await apiCaller(ctx, req, xsrf);
       const name = checkUserName(req.params.name);
       requireScope(id, 'admin:users', { user: name });
@@ -167,7 +202,10 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       if (body.name !== undefined && checkUserName(body.name) !== name) {
         throw new HubError('BAD_REQUEST', 'renaming users is not supported');
       }
-      const user = await existing(name);
+      let user = await existing(name);
+      if (body.blocked !== undefined && body.blocked !== user.blocked) {
+        user = await setBlocked(id, user, body.blocked);
+      }
       if (body.admin !== undefined && body.admin !== user.admin) {
         requireAdminGrant(id);
         await ctx.users.update(user.id, { admin: body.admin });

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { AccessRepo } from '../db/access-repo.ts';
-import { type AccessSets, isAllowed, nextAdmin, type Subject } from './access-policy.ts';
+import { type AccessSets, isAllowed, isBlocked, nextAdmin, type Subject } from './access-policy.ts';
 
 export interface AccessReport {
   readonly adminGranted: readonly string[];
   readonly adminRevoked: readonly string[];
   readonly revoked: readonly string[];
+  /** Newly marked blocked because BERTH_BLOCKED_USERS names them. */
+  readonly blocked: readonly string[];
 }
 
 /**
@@ -14,7 +16,10 @@ export interface AccessReport {
  * - `admin_users`/`admin_groups` grant admin; a user whose admin flag came from the configuration and who is
  *   no longer named by it loses it (admins made by hand, e.g. `berth user add --admin`, keep theirs);
  * - a user the configuration no longer allows (blocked, or outside the allowed sets) loses every session and
- *   API/OAuth token, when `revokeDisallowed` is on (the default).
+ *   API/OAuth token, when `revokeDisallowed` is on (the default);
+ * - a user named in `blocked_users` (BERTH_BLOCKED_USERS) is marked blocked in the database (`users.blocked`,
+ *   the flag the API shows and admins set). The configuration is authoritative: such a user cannot be unblocked
+ *   through the API while it names them, and taking them out of it does not unblock them (an admin does).
  */
 export async function applyAccessAtStart(
   repo: AccessRepo,
@@ -24,6 +29,7 @@ export async function applyAccessAtStart(
   const adminGranted: string[] = [];
   const adminRevoked: string[] = [];
   const revoked: string[] = [];
+  const blocked: string[] = [];
   for (const u of await repo.all()) {
     const subject: Subject = {
       name: u.name,
@@ -33,14 +39,18 @@ export async function applyAccessAtStart(
     const next = nextAdmin({ admin: u.admin, byConfig: u.admin_by_config }, sets, subject);
     if (next.admin !== u.admin || next.byConfig !== u.admin_by_config) await repo.setAdmin(u.id, next);
     if (next.admin !== u.admin) (next.admin ? adminGranted : adminRevoked).push(u.name);
-    if (opts.revokeDisallowed && !isAllowed(sets, subject)) {
+    if (isBlocked(sets, subject) && !u.blocked) {
+      await repo.setBlocked(u.id, true);
+      blocked.push(u.name);
+    }
+    if ((opts.revokeDisallowed && !isAllowed(sets, subject)) || isBlocked(sets, subject) || u.blocked) {
       const n = await repo.revoke(u.id);
       if (n.sessions + n.tokens > 0) revoked.push(u.name);
     }
   }
   opts.log.info(
-    { event: 'access.applied', adminGranted, adminRevoked, revoked },
+    { event: 'access.applied', adminGranted, adminRevoked, revoked, blocked },
     'access configuration applied',
   );
-  return { adminGranted, adminRevoked, revoked };
+  return { adminGranted, adminRevoked, revoked, blocked };
 }

@@ -136,7 +136,8 @@ export class LoginPipeline {
     const local = kind === 'local';
     const groups = outcome.groups ? [...new Set(outcome.groups)].sort() : (existing?.groups ?? []);
     const subject: Subject = { name, groups, local };
-    if (isBlocked(sets, subject)) {
+    // Blocked by the configuration, or by an admin (users.blocked).
+    if (isBlocked(sets, subject) || existing?.blocked === true) {
       log.info({ event: 'login.refused', user: name, authenticator: kind, reason: 'blocked' }, 'blocked');
       return { ok: false, reason: 'blocked' };
     }

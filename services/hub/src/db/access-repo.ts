@@ -50,6 +50,10 @@ export class AccessRepo {
       .execute();
   }
 
+  async setBlocked(id: number, blocked: boolean): Promise<void> {
+    await this.#db.updateTable('users').set({ blocked }).where('id', '=', id).execute();
+  }
+
   async setGroups(id: number, groups: readonly string[]): Promise<void> {
     await this.#db
       .updateTable('users')

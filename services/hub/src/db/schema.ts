@@ -18,6 +18,8 @@ export interface UsersTable {
   auth_state: ColumnType<string | null, string | null | undefined, string | null>;
   /** The admin flag was set by admin_users/admin_groups, so the configuration may also take it away. */
   admin_by_config: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Blocked by an admin or by BERTH_BLOCKED_USERS: no login, no session, no token (0009). */
+  blocked: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface SessionsTable {
