@@ -18,6 +18,8 @@ export interface Hub {
   readonly userToken: string;
   /** Resident set size of the hub process now, in bytes. */
   rss(): number;
+  /** CPU time (user + system) the hub process has used so far, in ms (its database's own CPU not included). */
+  cpuMs(): number;
   stop(): Promise<void>;
   /** Seed users bench-00001… directly, when the REST API is too slow to do it in a benchmark's time. */
   seed?(n: number): Promise<void>;
@@ -42,6 +44,15 @@ export async function freePort(): Promise<number> {
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+function cpuMsOf(pid: number): number {
+  // /proc/<pid>/stat: fields after the command's closing parenthesis; utime and stime are the 14th and 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
 async function waitFor(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
@@ -125,6 +136,7 @@ export async function startBerth(): Promise<Hub> {
     adminToken,
     userToken,
     rss: () => rssOf(child.pid as number),
+    cpuMs: () => cpuMsOf(child.pid as number),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -197,7 +209,16 @@ export async function startJupyterHub(): Promise<Hub> {
         String(n),
       );
     };
-    return { name: 'jupyterhub', api, adminToken, userToken, rss: () => rssOf(hubPid), stop, seed };
+    return {
+      name: 'jupyterhub',
+      api,
+      adminToken,
+      userToken,
+      rss: () => rssOf(hubPid),
+      cpuMs: () => cpuMsOf(hubPid),
+      stop,
+      seed,
+    };
   } catch (e) {
     const logs = (() => {
       try {

@@ -46,9 +46,12 @@ interface Load {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** The hub process's CPU time per completed request (without its database's). */
+  readonly cpuMsPerReq: number;
 }
 
-async function load(url: string, token: string, secs: number): Promise<Load> {
+async function load(hub: Hub, url: string, token: string, secs: number): Promise<Load> {
+  const cpu0 = hub.cpuMs();
   const r = await autocannon({
     url,
     connections,
@@ -61,17 +64,18 @@ async function load(url: string, token: string, secs: number): Promise<Load> {
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
+    cpuMsPerReq: (hub.cpuMs() - cpu0) / Math.max(r.requests.total, 1),
   };
 }
 
 /** Each hub `rounds` times, alternating which goes first, after a warm-up; the median round by rps. */
 async function measure(hubs: readonly Hub[], path: string, token: (h: Hub) => string) {
-  for (const h of hubs) await load(`${h.api}${path}`, token(h), short ? 0.5 : 2);
+  for (const h of hubs) await load(h, `${h.api}${path}`, token(h), short ? 0.5 : 2);
   const all = new Map<string, Load[]>(hubs.map((h) => [h.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < hubs.length; i++) {
       const h = hubs[(i + round) % hubs.length] as Hub;
-      all.get(h.name)?.push(await load(`${h.api}${path}`, token(h), seconds));
+      all.get(h.name)?.push(await load(h, `${h.api}${path}`, token(h), seconds));
     }
   }
   const out: Record<string, Load> = {};
@@ -86,7 +90,7 @@ function report(title: string, r: Record<string, Load>) {
   line(`\n${title}`);
   for (const [name, l] of Object.entries(r)) {
     line(
-      `  ${name.padEnd(10)} ${fmt(l.rps).padStart(8)} req/s   p50 ${fmt(l.p50Ms, 1)} ms   p99 ${fmt(l.p99Ms, 1)} ms   errors ${l.errors}`,
+      `  ${name.padEnd(10)} ${fmt(l.rps).padStart(8)} req/s   p50 ${fmt(l.p50Ms, 1)} ms   p99 ${fmt(l.p99Ms, 1)} ms   CPU ${fmt(l.cpuMsPerReq, 2)} ms/req   errors ${l.errors}`,
     );
   }
 }
