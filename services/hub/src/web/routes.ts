@@ -9,9 +9,10 @@ import { loginThrottle } from '../http/login-throttle.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie, readSessionSecret, setSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
+import { userHostsFor } from '../servers/user-hosts.ts';
 import { hashToken, newSecret } from '../sessions/tokens.ts';
 import { errorPageRoutes } from './error-routes.ts';
-import { safeNext } from './next-url.ts';
+import { safeNext, safeNextBeforeLogin, safeNextForUser } from './next-url.ts';
 import { errorPage, loginPage, notRunningPage } from './pages.ts';
 import { SPAWN_PENDING_JS } from './spawn-pending-script.ts';
 import { BERTH_CSS } from './styles.ts';
@@ -20,6 +21,7 @@ type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 
 export const webRoutes: RouteModule = (app, deps) => {
   const { ctx, xsrf, secureCookies } = deps;
+  const userHosts = userHostsFor(ctx.config.subdomainHost);
   errorPageRoutes(app, deps);
   // The XSRF token is bound to the session, so a token from one session is useless in another.
   const xsrfFor = (req: FastifyRequest, reply: FastifyReply) => xsrf.token(req, reply);
@@ -51,8 +53,9 @@ export const webRoutes: RouteModule = (app, deps) => {
   });
 
   app.get('/hub/login', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
-    const next = safeNext(req.query.next);
-    if (await sessionIdentity(ctx, req)) return reply.redirect(next, 302);
+    const next = safeNextBeforeLogin(req.query.next, userHosts);
+    const already = await sessionIdentity(ctx, req);
+    if (already) return reply.redirect(safeNextForUser(next, userHosts, already.user.name), 302);
     return reply.type('text/html').send(
       loginPage({
         xsrf: xsrfFor(req, reply),
@@ -77,7 +80,7 @@ export const webRoutes: RouteModule = (app, deps) => {
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as LoginBody;
-      const next = safeNext(body.next);
+      const next = safeNextBeforeLogin(body.next, userHosts);
       const typed = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : '';
       const result = await ctx.login.loginWithPassword(body.username, body.password);
       await auditLogin(ctx, req, result, 'password', typed);
@@ -108,7 +111,8 @@ export const webRoutes: RouteModule = (app, deps) => {
       const maxAge = ctx.config.sessions.maxAgeSeconds;
       await ctx.sessions.create(hashToken(secret), user.id, new Date(Date.now() + maxAge * 1000));
       setSessionCookie(reply, secret, maxAge, secureCookies);
-      return reply.redirect(next, 302);
+      // A full URL survives only when it is on this user's own host (per-user subdomains).
+      return reply.redirect(safeNextForUser(next, userHosts, user.name), 302);
     },
   );
 
@@ -131,7 +135,8 @@ export const webRoutes: RouteModule = (app, deps) => {
     const id = await requireLogin(req, reply);
     if (!id) return reply;
     const rest = req.params['*'] ?? '';
-    return reply.redirect(safeNext(`${serverPrefix(id.user.name, '')}${rest}`), 302);
+    const path = safeNext(`${serverPrefix(id.user.name, '')}${rest}`);
+    return reply.redirect(userHosts.subdomains ? `${userHosts.origin(id.user.name)}${path}` : path, 302);
   });
 
   /** The proxy's default route sends /user/... here when no server route matches. */

@@ -6,6 +6,7 @@ import { HubError } from '../errors.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
+import { userHostsFor } from '../servers/user-hosts.ts';
 import { serverPath } from './format.ts';
 import { FORMS_JS } from './forms-script.ts';
 import { type HomeServer, homePage } from './home-page.ts';
@@ -40,6 +41,7 @@ function profileOf(row: ServerRow): string | null {
 export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies }) => {
   const settings = new SettingsRepo(ctx.db);
   const namedServers = ctx.config.spawner.serversPerUserLimit !== 1;
+  const userHosts = userHostsFor(ctx.config.subdomainHost);
   // Admins hold access:servers unless the role says otherwise (JupyterHub's admin_access).
   const adminAccess = (ROLE_SCOPES.admin as readonly string[]).includes('access:servers');
   const choicesFor = (user: { name: string; groups: readonly string[] }) =>
@@ -106,7 +108,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     }
     const server = serverNameFrom(req.params.server ?? req.query.server_name);
     const row = await ctx.servers.find(id.user.id, server);
-    if (row?.state === 'running') return reply.redirect(serverPrefix(id.user.name, server), 302);
+    if (row?.state === 'running') return reply.redirect(userHosts.serverUrl(id.user.name, server), 302);
     if (row || ctx.lifecycle.isPending(id.user, server)) {
       return reply.redirect(`/hub/spawn-pending/${serverPath(id.user.name, server)}`, 302);
     }
@@ -184,7 +186,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     if (req.params.user !== id.user.name) throw new HubError('FORBIDDEN', 'not your server');
     const server = serverNameFrom(req.params.server);
     const row = await ctx.servers.find(id.user.id, server);
-    if (row?.state === 'running') return reply.redirect(serverPrefix(id.user.name, server), 302);
+    if (row?.state === 'running') return reply.redirect(userHosts.serverUrl(id.user.name, server), 302);
     if (!row && !ctx.lifecycle.isPending(id.user, server)) {
       const failure = ctx.lifecycle.lastFailure(id.user, server);
       if (failure) {

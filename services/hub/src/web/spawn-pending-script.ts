@@ -23,7 +23,7 @@ export const SPAWN_PENDING_JS = `'use strict';
     }
     if (ev.ready) {
       source.close();
-      window.location.assign(typeof ev.url === 'string' && ev.url.charAt(0) === '/' && ev.url.charAt(1) !== '/' ? ev.url : '/hub/home');
+      window.location.assign(typeof ev.url === 'string' && ev.url.charAt(0) === '/' && ev.url.charAt(1) !== '/' ? ev.url : window.location.pathname);
     } else if (ev.failed) {
       source.close();
       box.classList.add('failed');
