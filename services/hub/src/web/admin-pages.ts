@@ -32,6 +32,8 @@ const api = (user: string) => `/hub/api/users/${encodeURIComponent(user)}`;
 export interface AdminUserRow {
   readonly name: string;
   readonly admin: boolean;
+  /** Blocked by an admin or BERTH_BLOCKED_USERS. */
+  readonly blocked: boolean;
   readonly groups: readonly string[];
   readonly created: Date;
   readonly lastActivity: Date | null;
@@ -78,13 +80,17 @@ function volumeChoice(policy: UsersPageData['volumePolicy'], user: string): Html
 function userRow(d: UsersPageData, xsrf: string, u: AdminUserRow, self: string): Html {
   const x = xsrfField(xsrf);
   return html`<tr data-user="${u.name}">
-  <th scope="row">${u.name}${u.admin ? html` <span class="badge">admin</span>` : ''}</th>
+  <th scope="row">${u.name}${u.admin ? html` <span class="badge">admin</span>` : ''}${u.blocked ? html` <span class="badge badge-blocked">blocked</span>` : ''}</th>
   <td>${u.groups.length ? u.groups.join(', ') : html`<span class="muted">—</span>`}</td>
   <td>${u.running}</td>
   <td>${when(u.lastActivity)}</td>
   <td class="row-actions">${
     d.canGrantAdmin && u.name !== self
       ? html`<form data-api="${api(u.name)}" data-method="PATCH" class="inline">${x}<input type="hidden" name="admin" value="${u.admin ? 'false' : 'true'}" data-type="boolean"><button type="submit" class="secondary">${u.admin ? 'Remove admin' : 'Make admin'}<span class="sr-only"> ${u.name}</span></button></form>`
+      : ''
+  }${
+    d.canGrantAdmin && u.name !== self
+      ? html`<form data-api="${api(u.name)}" data-method="PATCH" class="inline block-user">${x}<input type="hidden" name="blocked" value="${u.blocked ? 'false' : 'true'}" data-type="boolean"><button type="submit" class="secondary">${u.blocked ? 'Unblock' : 'Block'}<span class="sr-only"> ${u.name}</span></button><span class="form-error" hidden tabindex="-1"></span></form>`
       : ''
   }${
     d.canManage && u.name !== self

@@ -104,6 +104,7 @@ export const adminPageRoutes: RouteModule = (app, { ctx, xsrf }) => {
         users: rows.map((u) => ({
           name: u.name,
           admin: u.admin,
+          blocked: u.blocked,
           groups: u.groups,
           created: new Date(u.created),
           lastActivity: u.last_activity ? new Date(u.last_activity) : null,

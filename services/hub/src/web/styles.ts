@@ -520,6 +520,10 @@ main.wide .notice {
   background: #f0f2f6;
   color: var(--muted);
 }
+.badge-blocked {
+  background: #fde8e7;
+  color: #8c1d18;
+}
 tr.retired th,
 tr.retired td:not(.row-actions) {
   opacity: 0.6;
