@@ -106,6 +106,17 @@ describe('access applied at every start (real Postgres)', () => {
     assert.equal(await count('api_tokens', inside.id), 1);
   });
 
+  it('marks users named in blocked_users blocked (users.blocked), and does not unblock them when they leave it', async () => {
+    await users.create('eve', { admin: false, passwordHash: 'x' });
+    await users.create('frank', { admin: false, passwordHash: 'x' });
+    const report = await apply({ blockedUsers: ['eve'] });
+    assert.deepEqual(report.blocked, ['eve']);
+    assert.equal((await users.byName('eve'))?.blocked, true);
+    assert.equal((await users.byName('frank'))?.blocked, false);
+    assert.deepEqual((await apply({})).blocked, []);
+    assert.equal((await users.byName('eve'))?.blocked, true, 'an admin unblocks, not a restart');
+  });
+
   it('keeps sessions when revokeDisallowed is off', async () => {
     const u = await withSessionAndToken('kept');
     await apply({ blockedUsers: ['kept'] }, false);

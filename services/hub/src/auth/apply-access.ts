@@ -43,7 +43,7 @@ export async function applyAccessAtStart(
       await repo.setBlocked(u.id, true);
       blocked.push(u.name);
     }
-    if ((opts.revokeDisallowed && !isAllowed(sets, subject)) || isBlocked(sets, subject) || u.blocked) {
+    if (opts.revokeDisallowed && !isAllowed(sets, subject)) {
       const n = await repo.revoke(u.id);
       if (n.sessions + n.tokens > 0) revoked.push(u.name);
     }
