@@ -43,6 +43,10 @@ export const userModel = {
     kind: { type: 'string', enum: ['user'] },
     name: str,
     admin: { type: 'boolean' },
+    blocked: {
+      type: 'boolean',
+      description: 'Berth extension: blocked by an admin or BERTH_BLOCKED_USERS (no login, session or token)',
+    },
     roles: strings,
     groups: strings,
     server: nullableStr,

@@ -140,11 +140,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     responses: { 201: json('the user', userModel), 409: json('exists already', errorModel) },
   },
   'PATCH /hub/api/users/:name': {
-    summary: 'Change a user (admin flag; only an admin can grant admin)',
+    summary:
+      'Change a user: admin flag, and blocked (Berth extension); only an admin with unfiltered admin:users can grant admin or block',
     tags: ['users'],
     scopes: ['admin:users'],
     params: userParams,
-    responses: { 200: json('the user', userModel) },
+    responses: {
+      200: json('the user', userModel),
+      400: json('bad body, renaming, or blocking yourself', errorModel),
+      403: json('not an admin with unfiltered admin:users (admin or blocked)', errorModel),
+      409: json('unblocking a user BERTH_BLOCKED_USERS names', errorModel),
+    },
   },
   'DELETE /hub/api/users/:name': {
     summary: 'Delete a user (their servers are stopped first)',
