@@ -1,7 +1,10 @@
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { Authenticator, AuthInput, AuthOutcome } from '../authenticator.ts';
 import { refused } from '../authenticator.ts';
+
+/** openid-client loads at the first OIDC login, not with every hub (most deployments never use it). */
+const loadOidcClient = () => import('openid-client');
 
 /** Where a provider's login and callback routes live: `/hub/oidc` for `oidc`, `/hub/oidc/<name>` for `oidc:<name>`. */
 export function oidcBasePath(kind: string): string {
@@ -86,18 +89,21 @@ export class OidcAuthenticator implements Authenticator {
 
   /** Discovery, once; a failure is retried at the next login. */
   #discover(): Promise<client.Configuration> {
-    this.#config ??= client
-      .discovery(
-        new URL(this.#o.issuer),
-        this.#o.clientId,
-        { redirect_uris: [this.#o.redirectUri], response_types: ['code'] },
-        client.ClientSecretPost(this.#o.clientSecret),
-        { [client.customFetch]: this.#fetch as client.CustomFetch },
+    this.#config ??= loadOidcClient()
+      .then((lib) =>
+        lib
+          .discovery(
+            new URL(this.#o.issuer),
+            this.#o.clientId,
+            { redirect_uris: [this.#o.redirectUri], response_types: ['code'] },
+            lib.ClientSecretPost(this.#o.clientSecret),
+            { [lib.customFetch]: this.#fetch as client.CustomFetch },
+          )
+          .then((c) => {
+            c[lib.customFetch] = this.#fetch as client.CustomFetch;
+            return c;
+          }),
       )
-      .then((c) => {
-        c[client.customFetch] = this.#fetch as client.CustomFetch;
-        return c;
-      })
       .catch((err: unknown) => {
         this.#config = undefined;
         throw err;
@@ -107,25 +113,27 @@ export class OidcAuthenticator implements Authenticator {
 
   /** Where to send the browser, and what to remember until it comes back. Throws when the IdP is down. */
   async begin(next: string): Promise<{ url: URL; flow: OidcFlow }> {
+    const lib = await loadOidcClient();
     const config = await this.#discover();
     const flow: OidcFlow = {
-      state: client.randomState(),
-      nonce: client.randomNonce(),
-      verifier: client.randomPKCECodeVerifier(),
+      state: lib.randomState(),
+      nonce: lib.randomNonce(),
+      verifier: lib.randomPKCECodeVerifier(),
       next,
     };
-    const url = client.buildAuthorizationUrl(config, {
+    const url = lib.buildAuthorizationUrl(config, {
       redirect_uri: this.#o.redirectUri,
       scope: this.#o.scopes.join(' '),
       state: flow.state,
       nonce: flow.nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge: await lib.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
     });
     return { url, flow };
   }
 
   async authenticate(input: AuthInput): Promise<AuthOutcome> {
+    const lib = await loadOidcClient();
     if (input.kind !== 'callback') return refused('invalid');
     if (!input.flow) return refused('invalid', 'no login in progress (missing or forged flow cookie)');
     let config: client.Configuration;
@@ -135,7 +143,7 @@ export class OidcAuthenticator implements Authenticator {
       return refused('unavailable', describe(err));
     }
     try {
-      const tokens = await client.authorizationCodeGrant(config, input.url, {
+      const tokens = await lib.authorizationCodeGrant(config, input.url, {
         pkceCodeVerifier: input.flow.verifier,
         expectedState: input.flow.state,
         expectedNonce: input.flow.nonce,
@@ -156,6 +164,7 @@ export class OidcAuthenticator implements Authenticator {
     sub: string,
     previous: Readonly<Record<string, unknown>>,
   ): Promise<AuthOutcome> {
+    const lib = await loadOidcClient();
     const claims = tokens.claims() ?? {};
     const all = claims as Record<string, unknown>;
     let groupsClaim: unknown = all[this.#o.groupsClaim];
@@ -164,7 +173,7 @@ export class OidcAuthenticator implements Authenticator {
     const kept: Record<string, unknown> = {};
     for (const c of keep) if (all[c] !== undefined) kept[c] = all[c];
     if (groupsClaim === undefined || username === undefined || keep.some((c) => kept[c] === undefined)) {
-      const info = await client.fetchUserInfo(config, tokens.access_token, sub);
+      const info = await lib.fetchUserInfo(config, tokens.access_token, sub);
       groupsClaim ??= info[this.#o.groupsClaim];
       username ??= info[this.#o.usernameClaim];
       for (const c of keep) if (kept[c] === undefined && info[c] !== undefined) kept[c] = info[c];
@@ -187,6 +196,7 @@ export class OidcAuthenticator implements Authenticator {
 
   /** Use the stored refresh token: the user as the IdP sees them now (groups included), or refused. */
   async refresh(state: Readonly<Record<string, unknown>>): Promise<AuthOutcome> {
+    const lib = await loadOidcClient();
     const rt = state.refresh_token;
     const sub = state.sub;
     if (typeof rt !== 'string' || typeof sub !== 'string') return refused('invalid', 'no refresh token');
@@ -197,7 +207,7 @@ export class OidcAuthenticator implements Authenticator {
       return refused('unavailable', describe(err));
     }
     try {
-      const tokens = await client.refreshTokenGrant(config, rt);
+      const tokens = await lib.refreshTokenGrant(config, rt);
       const claims = tokens.claims();
       if (claims && claims.sub !== sub) return refused('invalid', 'subject changed');
       return await this.#outcome(config, tokens, sub, state);
@@ -208,11 +218,12 @@ export class OidcAuthenticator implements Authenticator {
 
   /** The IdP's logout URL, when it has one and logging out there is on. */
   async endSessionUrl(idTokenHint: string | undefined, postLogoutRedirect: string): Promise<URL | undefined> {
+    const lib = await loadOidcClient();
     if (!this.#o.logoutAtIdp) return undefined;
     try {
       const config = await this.#discover();
       if (!config.serverMetadata().end_session_endpoint) return undefined;
-      return client.buildEndSessionUrl(config, {
+      return lib.buildEndSessionUrl(config, {
         post_logout_redirect_uri: postLogoutRedirect,
         client_id: this.#o.clientId,
         ...(idTokenHint ? { id_token_hint: idTokenHint } : {}),
