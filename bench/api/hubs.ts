@@ -110,7 +110,8 @@ export async function startBerth(): Promise<Hub> {
   const entry = process.env.BENCH_BERTH_TS === '1' ? `${HERE}berth-hub.ts` : prebuild();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), entry],
+    // The hub image's node flags (Dockerfile), unless BENCH_NODE_ARGS says otherwise.
+    [...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), entry],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
