@@ -22,6 +22,7 @@ type LoginBody = { username?: unknown; password?: unknown; next?: unknown };
 export const webRoutes: RouteModule = (app, deps) => {
   const { ctx, xsrf, secureCookies } = deps;
   const userHosts = userHostsFor(ctx.config.subdomainHost);
+  const hubOrigin = new URL(ctx.config.publicUrl).origin;
   errorPageRoutes(app, deps);
   // The XSRF token is bound to the session, so a token from one session is useless in another.
   const xsrfFor = (req: FastifyRequest, reply: FastifyReply) => xsrf.token(req, reply);
@@ -151,7 +152,9 @@ export const webRoutes: RouteModule = (app, deps) => {
     // The hub's cookie is scoped to /hub/, so decide under /hub/user/… where the browser sends it. Without
     // this, a logged-in user would bounce between /user/… and the login page (JupyterHub does the same).
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    return reply.redirect(safeNext(`/hub/user/${req.params['*'] ?? ''}${query}`), 302);
+    const hubPath = safeNext(`/hub/user/${req.params['*'] ?? ''}${query}`);
+    // With subdomains this may be a user's host: the hub's cookie lives on the hub's host only.
+    return reply.redirect(userHosts.subdomains ? `${hubOrigin}${hubPath}` : hubPath, 302);
   });
 
   app.get(
@@ -185,7 +188,11 @@ export const webRoutes: RouteModule = (app, deps) => {
             if (k !== 'redirects') back.searchParams.set(k, v);
           }
           back.searchParams.set('redirects', String(redirects + 1));
-          return reply.redirect(safeNext(back.pathname + back.search), 302);
+          const there = safeNext(back.pathname + back.search);
+          return reply.redirect(
+            userHosts.subdomains ? `${userHosts.origin(id.user.name)}${there}` : there,
+            302,
+          );
         }
         if (row || ctx.lifecycle.isPending(id.user, '')) {
           return reply.redirect(`/hub/spawn-pending/${encodeURIComponent(owner)}`, 302);
