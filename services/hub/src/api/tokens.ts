@@ -39,9 +39,11 @@ export const tokensRoutes: RouteModule = (app, { ctx, xsrf }) => {
 /** Create an API token for `user`; used by the REST API and the CLI. */
 export async function issueApiToken(
   ctx: Pick<Parameters<RouteModule>[1]['ctx'], 'tokens'> & { readonly roles?: RoleBook },
-  user: { id: number; name: string; admin: boolean; groups?: readonly string[] },
+  user: { id: number; name: string; admin: boolean; groups?: readonly string[]; blocked?: boolean },
   body: Body,
 ) {
+  // A blocked user holds no token: not one they make, nor one an admin makes for them.
+  if (user.blocked === true) throw new HubError('FORBIDDEN', `${user.name} is blocked`);
   const requested = body.scopes ?? ['inherit'];
   const { kept, refused } = intersectWithOwner(requested, {
     name: user.name,

@@ -66,6 +66,10 @@ describe('blocking users: PATCH /hub/api/users/{name} {"blocked"} (real Postgres
     await login(again, 'alice', PW);
     assert.equal((await homeOf(again)).path, '/hub/login', 'the right password no longer logs her in');
 
+    const minted = await call('POST', '/hub/api/users/alice/tokens', rootToken, {
+      note: 'for a blocked user',
+    });
+    assert.equal(minted.status, 403, 'no new token for a blocked user, not even from an admin');
     const listed = (await (await call('GET', '/hub/api/users/alice', rootToken)).json()) as {
       blocked: boolean;
     };
