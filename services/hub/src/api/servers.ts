@@ -22,6 +22,8 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function start(req: Req, reply: FastifyReply) {
     // Who asks comes first: a caller without the scope learns nothing about what the body may hold.
     const { user, serverName } = await target(req, 'start:servers');
+    // A blocked user runs nothing, not even a server an admin starts for them.
+    if (user.blocked === true) throw new HubError('FORBIDDEN', `${user.name} is blocked`);
     // Users choose a profile by name and nothing else: any other option is refused, never ignored.
     const choice = spawnChoice(req.body);
     const existing = await ctx.servers.find(user.id, serverName);

@@ -66,6 +66,9 @@ describe('blocking users: PATCH /hub/api/users/{name} {"blocked"} (real Postgres
     await login(again, 'alice', PW);
     assert.equal((await homeOf(again)).path, '/hub/login', 'the right password no longer logs her in');
 
+    const started = await call('POST', '/hub/api/users/alice/server', rootToken);
+    assert.equal(started.status, 403, 'no server for a blocked user, not even started by an admin');
+    assert.equal(await h.hub.ctx.servers.find(row.id, ''), undefined);
     const minted = await call('POST', '/hub/api/users/alice/tokens', rootToken, {
       note: 'for a blocked user',
     });
