@@ -5,6 +5,7 @@ import type { StorageAction, StorageOutcome } from '../spawner/spawner.ts';
 import { BrowserClient, login, xsrfFrom } from '../testing/browser-client.ts';
 import { type Harness, startHarness } from '../testing/hub-harness.ts';
 import { ListeningSpawner } from '../testing/listening-spawner.ts';
+import { assertEscaped, XSS } from '../testing/xss.ts';
 import { FORMS_JS } from './forms-script.ts';
 
 /** Records what the hub is asked to do with a deleted user's home volumes. */
@@ -153,6 +154,18 @@ describe('admin users page: delete with a choice of what happens to the home vol
     });
     assert.equal(res.status, 204, res.body);
     assert.equal(spawner.disposed.length, before);
+  });
+
+  it('a stored name that slipped past validation is escaped in the new delete and block controls', async () => {
+    // Names with markup are refused by the API and the login pipeline; this one is written straight to the DB.
+    const evil = `ev"il${XSS}`;
+    await h.hub.ctx.users.create(evil, { admin: false, passwordHash: null });
+    const c = await asRoot();
+    const page = (await c.get(`/hub/admin/users?q=${encodeURIComponent('ev"il')}`)).body;
+    assert.match(page, /id="vol-archive-ev&quot;il&lt;img/);
+    assert.match(page, /Block<span class="sr-only"> ev&quot;il&lt;img/);
+    assertEscaped(page);
+    assert.doesNotMatch(page, /ev"il/);
   });
 
   it('a plain user sees no delete form and the API refuses the call', async () => {
