@@ -33,6 +33,7 @@ import type { HubContext } from './context.ts';
 import type { RouteDeps } from './route-deps.ts';
 import { useHostPrefixCookies } from './session-cookie.ts';
 import { TrustedProxies } from './trusted-proxies.ts';
+import { guardUserHosts } from './user-host-guard.ts';
 import { Xsrf } from './xsrf.ts';
 
 const wantsJson = (req: FastifyRequest) =>
@@ -64,7 +65,10 @@ export async function buildServer(
   }) as unknown as FastifyInstance;
 
   // Per-user subdomains: `__Host-` cookies on the hub's host (http/session-cookie.ts).
-  if (ctx.config.subdomainHost) useHostPrefixCookies(app);
+  if (ctx.config.subdomainHost) {
+    useHostPrefixCookies(app);
+    guardUserHosts(app, ctx.config.publicUrl);
+  }
   // JSON endpoints accept JSON only; text/plain bodies are a CSRF vector.
   app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: 64 * 1024 });

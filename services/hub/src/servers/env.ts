@@ -39,7 +39,9 @@ export function singleUserEnv(i: EnvInput): Record<string, string> {
     JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES: JSON.stringify([]),
     JUPYTERHUB_USER: i.user,
     JUPYTERHUB_SERVER_NAME: i.serverName,
-    JUPYTERHUB_HOST: hosts.origin(i.user),
+    // The hub's public origin with subdomains (JupyterHub's hub.public_host = subdomain_host): servers send
+    // browsers there to log in and authorize.
+    JUPYTERHUB_HOST: hosts.subdomains ? hubOrigin : '',
     JUPYTERHUB_PUBLIC_URL: `${origin}${prefix}`,
     JUPYTERHUB_PUBLIC_HUB_URL: `${hubOrigin}/hub/`,
     JUPYTERHUB_DISABLE_USER_CONFIG: '1',

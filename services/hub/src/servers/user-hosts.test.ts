@@ -51,7 +51,11 @@ describe('per-user subdomains (BERTH_SUBDOMAIN_HOST)', () => {
 
   it('gives servers the PROTOCOL.md environment for subdomains', () => {
     const env = singleUserEnv({ ...base, user: 'alice', serverName: '', userHosts: hosts });
-    assert.equal(env.JUPYTERHUB_HOST, 'https://alice.hub.example.org');
+    assert.equal(
+      env.JUPYTERHUB_HOST,
+      'https://hub.example.org',
+      "the hub's host, as JupyterHub's subdomain_host",
+    );
     assert.equal(
       env.JUPYTERHUB_OAUTH_CALLBACK_URL,
       'https://alice.hub.example.org/user/alice/oauth_callback',

@@ -10,7 +10,7 @@ import { serverPrefix } from './naming.ts';
 export interface UserHosts {
   /** `true` with per-user subdomains. */
   readonly subdomains: boolean;
-  /** The user's origin, e.g. `https://alice.hub.example.org`; `''` without subdomains (JUPYTERHUB_HOST). */
+  /** The user's origin, e.g. `https://alice.hub.example.org`; `''` without subdomains. */
   origin(user: string): string;
   /** The proxy route: `/user/alice/`, or `/alice.hub.example.org/user/alice/` (CHP's host routing). */
   routePath(user: string, serverName: string): string;

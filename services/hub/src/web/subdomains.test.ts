@@ -70,6 +70,25 @@ describe('per-user subdomains (real Postgres)', () => {
     assert.match(home.headers.get('location') ?? '', /^\/hub\/login/);
   });
 
+  it("answers only on the hub's host: a login page on a user's host sets no cookie there", async () => {
+    const c = new BrowserClient(h.base);
+    const page = await c.request('GET', '/hub/login?next=%2Fhub%2Fhome', {
+      headers: { host: 'alice.hub.test' },
+    });
+    assert.equal(page.status, 302);
+    assert.equal(page.headers.get('location'), 'https://hub.test/hub/login?next=%2Fhub%2Fhome');
+    assert.deepEqual(page.headers.getSetCookie(), []);
+    const post = await c.request('POST', '/hub/login', {
+      headers: { host: 'alice.hub.test:443', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=bob&password=bob-password',
+    });
+    assert.equal(post.status, 403);
+    assert.deepEqual(post.headers.getSetCookie(), []);
+    // Internal names (the servers' hub API URL) are not user hosts.
+    const api = await c.request('GET', '/hub/api/', { headers: { host: 'hub:8081' } });
+    assert.equal(api.status, 200);
+  });
+
   it("sends a user after login to a full URL on their own host only; never to another user's host", async () => {
     const own = 'https://alice.hub.test/user/alice/lab';
     const a = await signIn(new BrowserClient(h.base), 'alice', own);
@@ -99,7 +118,7 @@ describe('per-user subdomains (real Postgres)', () => {
     assert.ok(!Object.keys(routes).some((p) => p.startsWith('/user/')), 'no path route on the hub host');
 
     const env = (h.spawner as ListeningSpawner).requests.at(-1)?.env ?? {};
-    assert.equal(env.JUPYTERHUB_HOST, 'https://alice.hub.test');
+    assert.equal(env.JUPYTERHUB_HOST, 'https://hub.test');
     assert.equal(env.JUPYTERHUB_OAUTH_CALLBACK_URL, 'https://alice.hub.test/user/alice/oauth_callback');
     assert.equal(env.JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED, '1');
 
