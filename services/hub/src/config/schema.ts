@@ -217,7 +217,7 @@ export const configSchema = z.strictObject({
    */
   subdomainHost: z
     .url({ protocol: /^https$/, error: 'expected an https:// origin' })
-    .refine((u) => new URL(u).pathname === '/', 'expected an origin without a path')
+    .refine((u) => !URL.canParse(u) || new URL(u).pathname === '/', 'expected an origin without a path')
     .optional(),
   /** Where the hub listens. */
   bind: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
