@@ -13,7 +13,8 @@
  *   e.g. `?volumes=keep` for a deletion, and leaves them out of the body.
  *
  * After success the page reloads, or with `data-result="id"` the response's fields fill `[data-field=…]` in
- * that element, which is shown (a new token, shown once). `data-bulk="selector"` on a button submits every
+ * that element, which is shown (a new token, shown once), and the form's buttons work again; a field with
+ * `data-format="when"` shows a timestamp as the pages do (`2026-01-02 03:04 UTC`, `never` when null). `data-bulk="selector"` on a button submits every
  * matching form in turn. Errors are written with textContent into the form's `.form-error` (or `#flash`).
  */
 export const FORMS_JS = `'use strict';
@@ -106,14 +107,27 @@ export const FORMS_JS = `'use strict';
       });
     });
   }
-  function done(form, data) {
+  function when(v) {
+    var d = new Date(v);
+    if (isNaN(d.getTime())) return String(v);
+    return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  }
+  function fieldText(el, v) {
+    var format = el.getAttribute('data-format');
+    if (v === null || v === undefined || v === '') return format === 'when' ? 'never' : '';
+    if (format === 'when') return when(v);
+    return Array.isArray(v) ? v.join(' ') : String(v);
+  }
+  function done(form, data, buttons) {
     var target = form.getAttribute('data-result');
     if (!target) { window.location.reload(); return; }
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+    var error = form.querySelector('.form-error');
+    if (error) error.hidden = true;
     var box = document.getElementById(target);
     if (!box) return;
     Array.prototype.forEach.call(box.querySelectorAll('[data-field]'), function (el) {
-      var v = data[el.getAttribute('data-field')];
-      el.textContent = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v);
+      el.textContent = fieldText(el, data[el.getAttribute('data-field')]);
     });
     box.hidden = false;
     var focus = box.querySelector('[tabindex]') || box;
@@ -126,7 +140,7 @@ export const FORMS_JS = `'use strict';
     e.preventDefault();
     var buttons = form.querySelectorAll('button');
     Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
-    call(form).then(function (data) { done(form, data); }, function (err) {
+    call(form).then(function (data) { done(form, data, buttons); }, function (err) {
       Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
       showError(form, err.message);
     });

@@ -78,7 +78,7 @@ export function tokensPage(viewer: Viewer, xsrf: string, tokens: readonly TokenR
     <h2>Your new token</h2>
     <p>Copy it now: it will not be shown again.</p>
     <pre class="token" tabindex="0"><code data-field="token"></code></pre>
-    <p>Expires: <span data-field="expires_at"></span> · Scopes: <span data-field="scopes"></span></p>
+    <p>Expires: <span data-field="expires_at" data-format="when"></span> · Scopes: <span data-field="scopes"></span></p>
     <p><a href="/hub/token">Done</a></p>
   </div>
 </section>
