@@ -21,7 +21,8 @@ function shortImage(image: string): Html {
   return html`<code title="${image}">${short}</code>`;
 }
 
-function probeCell(p: ImageProbe | undefined): Html {
+/** A probe's result; a compatible image's detail only repeats its version, so the version is said once. */
+export function probeCell(p: ImageProbe | undefined): Html {
   if (!p) return html`<span class="muted">not probed</span>`;
   const label = {
     pending: 'probing…',
@@ -29,8 +30,8 @@ function probeCell(p: ImageProbe | undefined): Html {
     incompatible: 'incompatible',
     failed: 'probe failed',
   }[p.status];
-  return html`<span class="probe probe-${p.status}">${label}</span>${p.jupyterhubVersion ? html` <span class="muted">JupyterHub ${p.jupyterhubVersion}</span>` : ''}${
-    p.detail ? html`<br><span class="muted small">${p.detail}</span>` : ''
+  return html`<span class="probe probe-${p.status}">${label}</span>${p.status === 'compatible' && p.jupyterhubVersion ? html` <span class="muted">JupyterHub ${p.jupyterhubVersion}</span>` : ''}${
+    p.detail && p.status !== 'compatible' ? html`<br><span class="muted small">${p.detail}</span>` : ''
   }<br><span class="muted small">${when(p.probedAt)}</span>`;
 }
 
