@@ -201,6 +201,10 @@ export function serversAdminPage(
     '/hub/admin/servers',
     html`<section class="card" aria-labelledby="servers-h">
   <h1 id="servers-h">Servers</h1>
+  <form method="get" action="/hub/admin/servers" role="search" class="search">
+    <label for="q">Search by user name</label>
+    <div class="inline-field"><input id="q" name="q" type="search" value="${d.q}" maxlength="64"><button type="submit">Search</button>${d.q ? html`<a href="/hub/admin/servers">Show all users</a>` : ''}</div>
+  </form>
   <div class="actions toolbar">
     <button type="button" data-bulk="form.start-server"${stopped ? '' : html` disabled`}>Start all (${stopped})</button>
     <button type="button" class="secondary" data-bulk="form.stop-server"${running ? '' : html` disabled`}>Stop all (${running})</button>
@@ -210,7 +214,7 @@ export function serversAdminPage(
     <tbody>${d.servers.length ? d.servers.map((s) => adminServerRow(xsrf, s)) : html`<tr><td colspan="7" class="muted">No servers.</td></tr>`}</tbody>
   </table></div>
   ${pager('/hub/admin/servers', d.q, d.offset, d.limit, d.total)}
-  <p class="help">Each user's default server is listed, running or not, with their running named servers. “Start all” and “Stop all” act on this page's servers.</p>
+  <p class="help">${d.q ? html`Only users whose name matches “${d.q}” are shown. ` : ''}Each listed user's default server is shown, running or not, with their running named servers. “Start all” and “Stop all” act on this page's servers.</p>
 </section>`,
   );
 }

@@ -104,6 +104,10 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     const c = await as('root');
     let page = (await c.get('/hub/admin/servers?q=alice')).body;
     assert.match(page, /<tr data-server="alice\/">[\s\S]*?state-stopped/);
+    // A filtered list says so (and keeps the filter in its search box), so the footnote stays true.
+    assert.match(page, /Only users whose name matches “alice” are shown/);
+    assert.match(page, /<input id="q" name="q" type="search" value="alice"/);
+    assert.doesNotMatch((await c.get('/hub/admin/servers')).body, /Only users whose name matches/);
     assert.match(page, /data-api="\/hub\/api\/users\/alice\/server" data-method="POST"/);
     assert.match(page, /data-bulk="form.start-server">Start all \(1\)/);
     const started = await apiCall(c, page, 'POST', '/hub/api/users/alice/server');
