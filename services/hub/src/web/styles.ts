@@ -102,6 +102,7 @@ button.secondary {
 }
 button.link {
   background: none;
+  color: var(--accent);
   padding: 0;
   margin: 0;
   text-decoration: underline;
