@@ -185,6 +185,14 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     assert.match(listed, new RegExp(`<tr data-token="${token.id}">`));
     assert.match(listed, /ci &lt;img src=x/);
     assertEscaped(listed);
+    // The table stacks on a phone: every cell says what it is, and the Revoke column is the actions column.
+    const tokenRow = new RegExp(`<tr data-token="${token.id}">[\\s\\S]*?</tr>`).exec(listed)?.[0] ?? '';
+    assert.match(listed, /<table class="tokens stack">/);
+    for (const label of ['Kind', 'Scopes', 'Created', 'Expires', 'Last used']) {
+      assert.match(tokenRow, new RegExp(`<td [^>]*data-label="${label}"`));
+    }
+    assert.match(tokenRow, /<td class="row-actions"><form [^>]*data-method="DELETE"/);
+    assert.match(page, /<span data-field="expires_at" data-format="when">/);
     assert.ok(!listed.includes(token.token), 'the token itself is never shown again');
     // Using the token shows up as its last use.
     const used = await fetch(`${h.base}/hub/api/user`, {

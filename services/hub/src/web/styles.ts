@@ -222,7 +222,18 @@ h2 {
   margin: 0 0 0.75rem;
 }
 .table-wrap {
+  /* relative: the .sr-only (absolute) labels inside stay in the scroll box instead of widening the page */
+  position: relative;
+  max-width: 100%;
   overflow-x: auto;
+}
+fieldset {
+  min-width: 0;
+}
+.check code,
+td.scopes,
+table.tokens th[scope="row"] {
+  overflow-wrap: anywhere;
 }
 table {
   width: 100%;
@@ -246,6 +257,9 @@ thead th {
 td.row-actions,
 .row-actions {
   white-space: nowrap;
+}
+td.row-actions {
+  width: 1%;
 }
 .row-actions > * {
   margin-right: 0.4rem;
@@ -586,10 +600,12 @@ progress {
     gap: 0.75rem;
     flex-wrap: wrap;
   }
-  table.servers thead {
+  table.servers thead,
+  table.stack thead {
     display: none;
   }
-  table.servers tr {
+  table.servers tr,
+  table.stack tr {
     display: grid;
     grid-template-columns: 1fr 1fr;
     gap: 0.25rem 0.75rem;
@@ -597,18 +613,27 @@ progress {
     border-bottom: 1px solid #e4e7ee;
   }
   table.servers th,
-  table.servers td {
+  table.stack th,
+  table.servers td,
+  table.stack td {
     border: 0;
     padding: 0;
   }
-  table.servers td.row-actions {
+  table.servers td.row-actions,
+  table.stack td.row-actions {
     grid-column: 1 / -1;
+    width: auto;
     white-space: normal;
   }
-  table.servers th[scope="row"] {
+  table.stack td.wide {
     grid-column: 1 / -1;
   }
-  table.servers td[data-label]::before {
+  table.servers th[scope="row"],
+  table.stack th[scope="row"] {
+    grid-column: 1 / -1;
+  }
+  table.servers td[data-label]::before,
+  table.stack td[data-label]::before {
     content: attr(data-label) ": ";
     color: var(--muted);
     font-size: 0.85rem;

@@ -40,12 +40,12 @@ function tokenRow(viewer: Viewer, xsrf: string, t: TokenRow): Html {
   const label = t.note ?? (t.kind === 'oauth' ? `OAuth: ${t.oauth_client_id ?? ''}` : 'API token');
   return html`<tr data-token="${id}">
   <th scope="row">${label}</th>
-  <td>${t.kind === 'oauth' ? 'OAuth' : 'API'}</td>
-  <td class="scopes">${(t.scopes as string[]).length ? (t.scopes as string[]).map((s) => html`<code>${s}</code> `) : html`<span class="muted">none</span>`}</td>
-  <td>${when(t.created)}</td>
-  <td>${t.expires_at ? when(t.expires_at) : html`<span class="muted">never</span>`}</td>
-  <td>${when(t.last_activity)}</td>
-  <td><form data-api="/hub/api/users/${encodeURIComponent(viewer.name)}/tokens/${id}" data-method="DELETE" data-body="none" class="inline">${xsrfField(xsrf)}<button type="submit" class="danger">Revoke<span class="sr-only"> ${label}</span></button><span class="form-error" hidden tabindex="-1"></span></form></td>
+  <td data-label="Kind">${t.kind === 'oauth' ? 'OAuth' : 'API'}</td>
+  <td class="scopes wide" data-label="Scopes">${(t.scopes as string[]).length ? (t.scopes as string[]).map((s) => html`<code>${s}</code> `) : html`<span class="muted">none</span>`}</td>
+  <td data-label="Created">${when(t.created)}</td>
+  <td data-label="Expires">${t.expires_at ? when(t.expires_at) : html`<span class="muted">never</span>`}</td>
+  <td data-label="Last used">${when(t.last_activity)}</td>
+  <td class="row-actions"><form data-api="/hub/api/users/${encodeURIComponent(viewer.name)}/tokens/${id}" data-method="DELETE" data-body="none" class="inline">${xsrfField(xsrf)}<button type="submit" class="danger">Revoke<span class="sr-only"> ${label}</span></button><span class="form-error" hidden tabindex="-1"></span></form></td>
 </tr>`;
 }
 
@@ -87,7 +87,7 @@ export function tokensPage(viewer: Viewer, xsrf: string, tokens: readonly TokenR
   ${
     tokens.length === 0
       ? html`<p class="muted">You have no API or OAuth tokens.</p>`
-      : html`<div class="table-wrap"><table>
+      : html`<div class="table-wrap"><table class="tokens stack">
     <thead><tr><th scope="col">Note</th><th scope="col">Kind</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
     <tbody>${tokens.map((t) => tokenRow(viewer, xsrf, t))}</tbody>
   </table></div>`
