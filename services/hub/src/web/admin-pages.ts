@@ -81,9 +81,9 @@ function userRow(d: UsersPageData, xsrf: string, u: AdminUserRow, self: string):
   const x = xsrfField(xsrf);
   return html`<tr data-user="${u.name}">
   <th scope="row">${u.name}${u.admin ? html` <span class="badge">admin</span>` : ''}${u.blocked ? html` <span class="badge badge-blocked">blocked</span>` : ''}</th>
-  <td>${u.groups.length ? u.groups.join(', ') : html`<span class="muted">—</span>`}</td>
-  <td>${u.running}</td>
-  <td>${when(u.lastActivity)}</td>
+  <td data-label="Groups">${u.groups.length ? u.groups.join(', ') : html`<span class="muted">—</span>`}</td>
+  <td data-label="Servers">${u.running}</td>
+  <td data-label="Last activity">${when(u.lastActivity)}</td>
   <td class="row-actions">${
     d.canGrantAdmin && u.name !== self
       ? html`<form data-api="${api(u.name)}" data-method="PATCH" class="inline">${x}<input type="hidden" name="admin" value="${u.admin ? 'false' : 'true'}" data-type="boolean"><button type="submit" class="secondary">${u.admin ? 'Remove admin' : 'Make admin'}<span class="sr-only"> ${u.name}</span></button></form>`
@@ -123,7 +123,7 @@ export function usersAdminPage(
     <label for="q">Search by name</label>
     <div class="inline-field"><input id="q" name="q" type="search" value="${d.q}" maxlength="64"><button type="submit">Search</button></div>
   </form>
-  <div class="table-wrap"><table>
+  <div class="table-wrap"><table class="stack">
     <thead><tr><th scope="col">Name</th><th scope="col">Groups</th><th scope="col">Servers</th><th scope="col">Last activity</th><th scope="col">Actions</th></tr></thead>
     <tbody>${d.users.length ? d.users.map((u) => userRow(d, xsrf, u, viewer.name)) : html`<tr><td colspan="5" class="muted">No users match.</td></tr>`}</tbody>
   </table></div>
@@ -168,11 +168,11 @@ function adminServerRow(xsrf: string, s: AdminServerRow): Html {
   const label = html`<span class="sr-only"> ${s.user}${s.name ? `/${s.name}` : ''}</span>`;
   return html`<tr data-server="${s.user}/${s.name}">
   <th scope="row">${s.user}</th>
-  <td>${s.name || html`<span class="muted">default</span>`}</td>
-  <td><span class="state state-${s.state}">${s.state}</span></td>
-  <td>${s.profile ?? html`<span class="muted">—</span>`}</td>
-  <td>${s.started ? when(s.started) : html`<span class="muted">—</span>`}</td>
-  <td>${s.lastActivity ? when(s.lastActivity) : html`<span class="muted">—</span>`}</td>
+  <td data-label="Server">${s.name || html`<span class="muted">default</span>`}</td>
+  <td data-label="Status"><span class="state state-${s.state}">${s.state}</span></td>
+  <td data-label="Profile">${s.profile ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="Started">${s.started ? when(s.started) : html`<span class="muted">—</span>`}</td>
+  <td data-label="Last activity">${s.lastActivity ? when(s.lastActivity) : html`<span class="muted">—</span>`}</td>
   <td class="row-actions">${
     s.state === 'stopped'
       ? s.canStart
@@ -209,7 +209,7 @@ export function serversAdminPage(
     <button type="button" data-bulk="form.start-server"${stopped ? '' : html` disabled`}>Start all (${stopped})</button>
     <button type="button" class="secondary" data-bulk="form.stop-server"${running ? '' : html` disabled`}>Stop all (${running})</button>
   </div>
-  <div class="table-wrap"><table>
+  <div class="table-wrap"><table class="stack">
     <thead><tr><th scope="col">User</th><th scope="col">Server</th><th scope="col">Status</th><th scope="col">Profile</th><th scope="col">Started</th><th scope="col">Last activity</th><th scope="col">Actions</th></tr></thead>
     <tbody>${d.servers.length ? d.servers.map((s) => adminServerRow(xsrf, s)) : html`<tr><td colspan="7" class="muted">No servers.</td></tr>`}</tbody>
   </table></div>
@@ -267,7 +267,7 @@ function groupRow(xsrf: string, g: AdminGroupRow, canManage: boolean): Html {
   const base = `/hub/api/groups/${encodeURIComponent(g.name)}`;
   return html`<tr data-group="${g.name}">
   <th scope="row">${g.name}</th>
-  <td><ul class="members">${
+  <td class="wide" data-label="Members"><ul class="members">${
     g.members.length
       ? g.members.map(
           (m) =>
@@ -302,7 +302,7 @@ export function groupsAdminPage(
     '/hub/admin/groups',
     html`<section class="card" aria-labelledby="groups-h">
   <h1 id="groups-h">Groups</h1>
-  <div class="table-wrap"><table>
+  <div class="table-wrap"><table class="stack">
     <thead><tr><th scope="col">Group</th><th scope="col">Members</th><th scope="col">Actions</th></tr></thead>
     <tbody>${d.groups.length ? d.groups.map((g) => groupRow(xsrf, g, d.canManage)) : html`<tr><td colspan="3" class="muted">No groups yet.</td></tr>`}</tbody>
   </table></div>

@@ -62,10 +62,10 @@ function profileRow(xsrf: string, r: AdminProfileRow): Html {
   const x = xsrfField(xsrf);
   return html`<tr data-profile="${v.name}"${v.retired ? html` class="retired"` : ''}>
   <th scope="row">${s.display_name}<br><span class="muted small">${v.name} · v${v.version}</span>${r.isDefault ? html` <span class="badge">default</span>` : ''}${v.retired ? html` <span class="badge badge-off">retired</span>` : ''}</th>
-  <td>${shortImage(s.image)}</td>
-  <td>${Number(s.cpu.toFixed(3))} CPU · ${mem(s.memory)}${s.gpus ? html` · ${s.gpus} GPU` : ''}${s.internet ? html` · internet` : ''}</td>
-  <td>${s.groups.length ? s.groups.join(', ') : html`<span class="muted">everyone</span>`}</td>
-  <td>${probeCell(r.probe)}</td>
+  <td data-label="Image">${shortImage(s.image)}</td>
+  <td class="wide" data-label="Resources">${Number(s.cpu.toFixed(3))} CPU · ${mem(s.memory)}${s.gpus ? html` · ${s.gpus} GPU` : ''}${s.internet ? html` · internet` : ''}</td>
+  <td data-label="Who">${s.groups.length ? s.groups.join(', ') : html`<span class="muted">everyone</span>`}</td>
+  <td class="wide" data-label="Probe">${probeCell(r.probe)}</td>
   <td class="row-actions">
     ${
       v.retired
@@ -97,7 +97,7 @@ export function profilesAdminPage(
     html`<section class="card" aria-labelledby="profiles-h">
   <h1 id="profiles-h">Profiles</h1>
   <p class="help">Every change makes a new version; running servers keep theirs. Retired profiles cannot be started.</p>
-  <div class="table-wrap"><table class="profiles-table">
+  <div class="table-wrap"><table class="profiles-table stack">
     <thead><tr><th scope="col">Profile</th><th scope="col">Image</th><th scope="col">Resources</th><th scope="col">Who</th><th scope="col">Compatibility probe</th><th scope="col">Actions</th></tr></thead>
     <tbody>${rows.length ? rows.map((r) => profileRow(xsrf, r)) : html`<tr><td colspan="6" class="muted">No profiles.</td></tr>`}</tbody>
   </table></div>

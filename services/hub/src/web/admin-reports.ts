@@ -20,12 +20,12 @@ function detailText(d: Record<string, unknown>): string {
 
 function auditRow(e: AuditEntry): Html {
   return html`<tr>
-  <td>${when(e.at)}</td>
-  <td><code>${e.action}</code></td>
-  <td><span class="outcome outcome-${e.outcome}">${e.outcome}</span></td>
-  <td>${e.actor ?? html`<span class="muted">—</span>`}</td>
-  <td>${e.target_user ?? ''}${e.target ? html` <span class="muted">${e.target}</span>` : ''}</td>
-  <td class="detail"><code>${detailText(e.detail)}</code></td>
+  <td data-label="When">${when(e.at)}</td>
+  <td data-label="Action"><code>${e.action}</code></td>
+  <td data-label="Outcome"><span class="outcome outcome-${e.outcome}">${e.outcome}</span></td>
+  <td data-label="Actor">${e.actor ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="Target">${e.target_user ?? ''}${e.target ? html` <span class="muted">${e.target}</span>` : ''}</td>
+  <td class="detail wide" data-label="Detail"><code>${detailText(e.detail)}</code></td>
 </tr>`;
 }
 
@@ -61,7 +61,7 @@ export function auditPage(
     )}</select></div>
     <div class="filter-submit"><button type="submit">Filter</button></div>
   </form>
-  <div class="table-wrap"><table class="audit">
+  <div class="table-wrap"><table class="audit stack">
     <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Actor</th><th scope="col">Target</th><th scope="col">Detail</th></tr></thead>
     <tbody>${d.entries.length ? d.entries.map(auditRow) : html`<tr><td colspan="6" class="muted">No entries match.</td></tr>`}</tbody>
   </table></div>
@@ -97,18 +97,18 @@ export function usagePage(
     ).map((b) => html`<option value="${b}"${b === d.by ? html` selected` : ''}>${b}</option>`)}</select></div>
     <div class="filter-submit"><button type="submit">Show</button></div>
   </form>
-  <div class="table-wrap"><table>
+  <div class="table-wrap"><table class="stack">
     <caption class="sr-only">Server-hours per ${d.by}</caption>
     <thead><tr><th scope="col">${d.by}</th><th scope="col">Server-hours</th><th scope="col">Servers</th></tr></thead>
     <tbody>${
       d.rows.length
         ? d.rows.map(
             (r) =>
-              html`<tr><th scope="row">${r.key}</th><td>${r.server_hours.toFixed(2)}</td><td>${r.servers}</td></tr>`,
+              html`<tr><th scope="row">${r.key}</th><td data-label="Server-hours">${r.server_hours.toFixed(2)}</td><td data-label="Servers">${r.servers}</td></tr>`,
           )
         : html`<tr><td colspan="3" class="muted">No servers ran in this range.</td></tr>`
     }</tbody>
-    <tfoot><tr><th scope="row">Total</th><td>${total.toFixed(2)}</td><td></td></tr></tfoot>
+    <tfoot><tr><th scope="row">Total</th><td data-label="Server-hours">${total.toFixed(2)}</td><td class="empty"></td></tr></tfoot>
   </table></div>
   <p><a class="button secondary" href="/hub/admin/usage.csv?${q}" download>Download CSV</a></p>
   <p class="help">From the start of the first day to the start of the last, in UTC. A server still running counts up to now.</p>

@@ -221,8 +221,8 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     const c = await as('root');
     const all = await c.get('/hub/admin/audit');
     assert.equal(all.status, 200);
-    assert.match(all.body, /<table class="audit">/);
-    assert.match(all.body, /<td>root<\/td>/, 'root’s own actions are listed');
+    assert.match(all.body, /<table class="audit stack">/);
+    assert.match(all.body, /<td data-label="Actor">root<\/td>/, 'root’s own actions are listed');
     const denied = await c.get('/hub/admin/audit?outcome=denied');
     assert.doesNotMatch(denied.body, /outcome-success/);
     const xss = await c.get(`/hub/admin/audit?actor=${encodeURIComponent(XSS)}`);
@@ -231,7 +231,10 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     assert.equal((await c.get('/hub/admin/audit?action=%3Cscript%3E')).status, 400);
     const usage = await c.get('/hub/admin/usage?by=user');
     assert.equal(usage.status, 200);
-    assert.match(usage.body, /<tr><th scope="row">alice<\/th><td>\d+\.\d{2}<\/td><td>[1-9]/);
+    assert.match(
+      usage.body,
+      /<tr><th scope="row">alice<\/th><td data-label="Server-hours">\d+\.\d{2}<\/td><td data-label="Servers">[1-9]/,
+    );
     const csv = await c.get('/hub/admin/usage.csv?by=user');
     assert.equal(csv.status, 200);
     assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
@@ -282,6 +285,23 @@ describe('admin, tokens and announcement pages (real Postgres)', () => {
     assert.doesNotMatch((await alice.get('/hub/home')).body, /href="\/hub\/spawn\/alice"/);
     assert.equal((await apiCall(c, page, 'POST', '/hub/api/profiles/big/restore')).status, 200);
     assert.equal((await apiCall(c, page, 'DELETE', '/hub/api/profiles/big')).status, 200);
+  });
+
+  it('gives every admin table labelled cells, so on a phone its rows stack instead of widening the page', async () => {
+    const c = await as('root');
+    for (const path of ['users', 'servers', 'groups', 'profiles', 'audit', 'usage?by=user']) {
+      const page = (await c.get(`/hub/admin/${path}`)).body;
+      const tables = [...page.matchAll(/<table( class="([^"]*)")?>[\s\S]*?<\/table>/g)];
+      assert.ok(tables.length > 0, path);
+      for (const t of tables) {
+        assert.match(t[2] ?? '', /\bstack\b/, `${path}: the table stacks on a phone`);
+        const cells = [...t[0].matchAll(/<td( [^>]*)?>/g)].map((m) => m[1] ?? '');
+        for (const attrs of cells) {
+          if (/colspan|row-actions|"empty"/.test(attrs)) continue;
+          assert.match(attrs, /data-label="[^"]+"/, `${path}: <td${attrs}> has a label`);
+        }
+      }
+    }
   });
 
   it('escapes a reflected payload in the login page’s next', async () => {

@@ -24,10 +24,13 @@ describe('berth.css: controls are visible and tables never widen the page', () =
     assert.match(rule('fieldset'), /min-width: 0/, 'a fieldset does not force its min-content width');
   });
 
-  it('on a phone the tokens table stacks its rows, each cell labelled', () => {
+  it('on a phone a stacking table (tokens, admin) shows its rows as labelled cards no wider than the screen', () => {
     const phone = BERTH_CSS.slice(BERTH_CSS.indexOf('@media (max-width: 40rem)'));
     assert.match(phone, /table\.stack thead \{\n\s*display: none;/);
-    assert.match(phone, /table\.stack tr \{\n\s*display: grid;/);
+    assert.match(
+      phone,
+      /table\.stack tr \{\n\s*display: grid;\n\s*grid-template-columns: minmax\(0, 1fr\) minmax\(0, 1fr\);/,
+    );
     assert.match(phone, /table\.stack td\[data-label\]::before \{\n\s*content: attr\(data-label\)/);
   });
 });

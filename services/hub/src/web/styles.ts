@@ -604,10 +604,15 @@ progress {
   table.stack thead {
     display: none;
   }
+  table.stack,
+  table.stack tbody,
+  table.stack tfoot {
+    display: block;
+  }
   table.servers tr,
   table.stack tr {
     display: grid;
-    grid-template-columns: 1fr 1fr;
+    grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
     gap: 0.25rem 0.75rem;
     padding: 0.75rem 0;
     border-bottom: 1px solid #e4e7ee;
@@ -618,6 +623,17 @@ progress {
   table.stack td {
     border: 0;
     padding: 0;
+    overflow-wrap: anywhere;
+  }
+  table.stack td.empty {
+    display: none;
+  }
+  table.stack td[colspan] {
+    grid-column: 1 / -1;
+  }
+  .profiles-table td:nth-child(5) {
+    min-width: 0;
+    max-width: none;
   }
   table.servers td.row-actions,
   table.stack td.row-actions {
