@@ -63,9 +63,16 @@ export async function navigate(
     if (!String(err).includes('ERR_NETWORK_CHANGED')) throw err;
   }
   const deadline = Date.now() + timeoutMs;
+  // An aborted navigation can also leave the old page in place with no error page: reload `recover` now and
+  // then, which shows the hub's true state.
+  let reloadAt = Date.now() + 5_000;
   while (Date.now() < deadline) {
     if (page.url().startsWith('chrome-error:')) await page.goto(recover).catch(() => undefined);
     else if (await done(page).catch(() => false)) return;
+    else if (Date.now() >= reloadAt) {
+      reloadAt = Date.now() + 5_000;
+      await page.goto(recover).catch(() => undefined);
+    }
     await page.waitForTimeout(250);
   }
   throw new Error(`navigation did not finish; the browser is at ${page.url()}`);
