@@ -93,6 +93,31 @@ describe('isolation of user servers', { timeout: 1_200_000 }, () => {
       const r = await stack.berth(['token', 'create', 'alice', '--note', 'isolation']);
       assert.equal(r.code, 0, r.stderr);
       token = r.stdout.trim();
+      // The hub probes a new profile image once after it starts (a short-lived container of its own): let that
+      // finish first, so the only events that could appear below are ones the refused requests caused.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const res = await stack.fetch(`${stack.base}/hub/api/profiles/default`, {
+          headers: { authorization: `token ${token}` },
+        });
+        const probe = res.ok
+          ? ((await res.json()) as { image_probe: { status: string } | null }).image_probe
+          : null;
+        const probes = await runOk('docker', [
+          'ps',
+          '-aq',
+          '--filter',
+          `label=org.berth.deployment=${stack.project}`,
+          '--filter',
+          'label=org.berth.probe=true',
+        ]);
+        if (probe && probe.status !== 'pending' && probes.stdout.trim() === '') break;
+        assert.ok(
+          Date.now() < deadline,
+          `the default profile's image probe did not finish: ${JSON.stringify(probe)}`,
+        );
+        await new Promise((r) => setTimeout(r, 500));
+      }
     });
 
     it('answers 400 to each, starts nothing, and Docker sees no event of this deployment', async () => {
