@@ -565,6 +565,8 @@ ul.members li {
   margin: 0 0.75rem 0.25rem 0;
 }
 .add-member input {
+  /* a fixed width, not the inputs' 100%: a percentage has no min-content, so the actions cell came out too narrow */
+  width: 10rem;
   max-width: 10rem;
   padding: 0.35rem 0.5rem;
 }
