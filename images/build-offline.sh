@@ -12,6 +12,8 @@
 #   --no-host-ca    do not trust the host's locally added CAs in build stages
 #   --verbose, -v   stream docker build output (it always goes to images/.cache/logs/)
 #   --help, -h      this text
+# Environment: BERTH_HUB_IMAGE, BERTH_PROXY_IMAGE, BERTH_DOCKER_GUARD_IMAGE name the app images (the same variables
+# compose reads), so a second checkout can build its own, e.g. BERTH_HUB_IMAGE=berth/hub:mybranch.
 #
 # Third-party images (base, node, postgres, caddy, singleuser, openldap, oidc-demo, pytools) are skipped when present and built from
 # the current images/<name>/ files; hub, proxy and docker-guard are always rebuilt (the layer cache makes that cheap).
@@ -36,9 +38,10 @@ IMG_SINGLEUSER=berth/singleuser:lab
 IMG_OPENLDAP=berth/openldap:2.5
 IMG_OIDC_DEMO=berth/oidc-demo:dev
 IMG_PYTOOLS=berth/pytools:6.1
-IMG_HUB=berth/hub:dev
-IMG_PROXY=berth/proxy:dev
-IMG_DOCKER_GUARD=berth/docker-guard:dev
+# The app images honour the names compose reads, so a second checkout can build and test its own copies.
+IMG_HUB=${BERTH_HUB_IMAGE:-berth/hub:dev}
+IMG_PROXY=${BERTH_PROXY_IMAGE:-berth/proxy:dev}
+IMG_DOCKER_GUARD=${BERTH_DOCKER_GUARD_IMAGE:-berth/docker-guard:dev}
 ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools hub proxy docker-guard)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
