@@ -32,6 +32,13 @@ export interface SpawnRequest {
   readonly egress?: boolean;
   /** Where the server opens, e.g. /lab (also in env as JUPYTERHUB_DEFAULT_URL). */
   readonly defaultUrl?: string;
+  /**
+   * Where the server may run, for backends with several machines (Swarm): the node labels a node must carry.
+   * A single-host backend has nowhere else to go and ignores it.
+   */
+  readonly placement?: { readonly nodeLabels?: Readonly<Record<string, string>> };
+  /** What a multi-machine backend sets aside for the server when placing it (Swarm reservations). */
+  readonly reservations?: { readonly memoryBytes?: number; readonly nanoCpus?: number };
   /** The profile version the request was resolved from, for labels and logs. */
   readonly profile?: { readonly name: string; readonly version: number };
 }
