@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -255,4 +256,42 @@ export async function startSwarm(options: SwarmOptions = {}): Promise<TestSwarm>
     await removeSwarm(run);
     throw err;
   }
+}
+
+/**
+ * A unix socket on this machine that forwards to a node's engine, for what speaks the Docker API only on a
+ * socket (the Docker API guard's upstream). Removed by close().
+ */
+export async function nodeSocket(node: SwarmNode): Promise<{ path: string; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-swarm-sock-'));
+  const path = join(dir, 'docker.sock');
+  const { port } = new URL(node.host.replace(/^tcp:/, 'http:'));
+  const open = new Set<{ destroy(): void }>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolve);
+  });
+  return {
+    path,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of open) s.destroy();
+      await closed;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
