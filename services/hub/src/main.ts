@@ -7,6 +7,9 @@ import { readSecretFile, SecretFileError } from './secrets.ts';
 import { composePeers } from './spawner/docker/compose-peers.ts';
 import { DockerImages } from './spawner/docker/docker-images.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
+import type { Spawner } from './spawner/spawner.ts';
+import { swarmClient } from './spawner/swarm/client.ts';
+import { SwarmSpawner } from './spawner/swarm/swarm-spawner.ts';
 import { PkiError } from './tls/pki.ts';
 import { type InternalTls, loadInternalTls } from './tls/runtime.ts';
 
@@ -25,7 +28,7 @@ async function main(): Promise<void> {
       hubNames: [...new Set([new URL(config.hubApiUrlForServers).hostname, 'hub'])],
     });
   }
-  const spawner = new DockerSpawner({
+  const dockerSpawner = new DockerSpawner({
     docker,
     network: config.spawner.network,
     deploymentId: config.spawner.deploymentId,
@@ -52,6 +55,23 @@ async function main(): Promise<void> {
     // Profiles with `egress` also join the egress network, whose range the firewall service filters.
     egress: { subnetPool: config.spawner.egressSubnetPool },
   });
+  // BERTH_SPAWNER=swarm: one Swarm service per server, through the same guard on a manager (docs/swarm.md).
+  const spawner: Spawner =
+    config.spawner.backend === 'swarm'
+      ? new SwarmSpawner({
+          swarm: swarmClient(docker),
+          network: config.spawner.network,
+          deploymentId: config.spawner.deploymentId,
+          prefix: config.spawner.prefix,
+          defaultLimits: {
+            memoryBytes: config.spawner.memoryBytes,
+            nanoCpus: config.spawner.nanoCpus,
+            pids: config.spawner.pids,
+          },
+          constraints: config.spawner.swarmConstraints,
+          ...(tls ? { internalTls: tls } : {}),
+        })
+      : dockerSpawner;
   // Profiles: tags in BERTH_SINGLEUSER_IMAGE are pinned at start, new images probed (docs/profiles.md).
   const images = new DockerImages({
     docker,

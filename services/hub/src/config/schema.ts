@@ -254,6 +254,10 @@ export const configSchema = z.strictObject({
      * cannot reach each other. `shared`: every server joins `network`.
      */
     isolation: z.enum(['per-server', 'shared']),
+    /** `docker`: containers on one engine. `swarm`: one Swarm service per server (docs/swarm.md). */
+    backend: z.enum(['docker', 'swarm']),
+    /** Swarm: placement constraints every server gets, e.g. `node.role==worker`. */
+    swarmConstraints: z.array(z.string().regex(/^[a-zA-Z0-9._-]+\s*(==|!=)\s*[a-zA-Z0-9._\-/]+$/)),
     /** IPv4 range the /28 subnets of per-server networks come from. */
     subnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/),
     /** Compose services connected to every per-server network besides the hub (the proxy). */
