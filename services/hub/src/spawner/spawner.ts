@@ -88,9 +88,15 @@ export interface ManagedServer {
   readonly state: SpawnerState;
 }
 
+/** A step of a start the backend reports (e.g. "waiting for a node that fits"); the hub shows it as progress. */
+export type SpawnProgress = (message: string) => void;
+
 export interface Spawner {
-  /** Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made. */
-  start(req: SpawnRequest, signal?: AbortSignal): Promise<Started>;
+  /**
+   * Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made.
+   * `progress`, when given, hears the backend's own steps (optional: a backend may report none).
+   */
+  start(req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started>;
   /** Stop and remove the server's process. Keeps persistent storage. Idempotent: a missing server is fine. */
   stop(state: SpawnerState): Promise<void>;
   /** Report what the backend sees now. Never throws: failures are `unknown`. */

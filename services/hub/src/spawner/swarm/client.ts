@@ -31,6 +31,7 @@ export interface TaskInfo {
 
 export interface NodeInfo {
   readonly ID: string;
+  readonly Description?: { readonly Hostname?: string };
   readonly Status?: { readonly State?: string };
 }
 

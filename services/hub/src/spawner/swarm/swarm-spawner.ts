@@ -19,6 +19,7 @@ import {
   type Spawner,
   type SpawnerState,
   type SpawnerStatus,
+  type SpawnProgress,
   type SpawnRequest,
   type Started,
 } from '../spawner.ts';
@@ -53,7 +54,7 @@ export class SwarmSpawner implements Spawner {
     this.#swarm = this.#o.swarm;
   }
 
-  async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
+  async start(req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started> {
     throwIfAborted(signal);
     const tls = this.#o.internalTls;
     const plan = planContainer(this.#o, tls ? { ...req, env: tlsEnv(req.env) } : req);
@@ -81,7 +82,7 @@ export class SwarmSpawner implements Spawner {
       const spec = serviceSpec(this.#o, plan, req, secrets);
       serviceId = (await this.#swarm.createService(spec)).id;
       state = { serviceId, ...state };
-      const reading = await this.#waitForTask(serviceId, req.image, state, signal);
+      const reading = await this.#waitForTask(serviceId, req.image, state, signal, progress);
       if (reading.kind === 'ended') {
         keep = true;
         const exitCode = reading.exitCode ?? -1;
@@ -200,14 +201,22 @@ export class SwarmSpawner implements Spawner {
     image: string,
     state: SpawnerState,
     signal: AbortSignal | undefined,
+    progress: SpawnProgress | undefined,
   ): Promise<TaskReading> {
     const deadline = Date.now() + this.#o.scheduleTimeoutMs;
     let last: TaskReading = { kind: 'none' };
     let runningSince: number | undefined;
+    let told = '';
     for (;;) {
       throwIfAborted(signal, state);
       const [tasks, nodes] = await Promise.all([this.#tasks(id), this.#swarm.listNodes()]);
-      last = readTask(currentTask(tasks), nodes);
+      const task = currentTask(tasks);
+      last = readTask(task, nodes);
+      const step = progressMessage(last, task, nodes);
+      if (progress && step && step !== told) {
+        told = step;
+        progress(step);
+      }
       switch (last.kind) {
         case 'running':
           runningSince ??= Date.now();
@@ -331,6 +340,30 @@ export class SwarmSpawner implements Spawner {
         if (!isNotFound(err)) throw err;
       });
     }
+  }
+}
+
+/** What a user is told about the task while the server starts; undefined when there is nothing new to say. */
+export function progressMessage(
+  r: TaskReading,
+  task: TaskInfo | undefined,
+  nodes: readonly NodeInfo[],
+): string | undefined {
+  const node = nodes.find((n) => n.ID === task?.NodeID);
+  const where = node ? `node ${node.Description?.Hostname ?? node.ID}` : 'a node';
+  if (r.kind === 'running') return `Running on ${where}`;
+  if (r.kind !== 'transit') return undefined;
+  switch (r.state) {
+    case 'pending':
+      return r.message.startsWith('no suitable node')
+        ? `Waiting for a node that fits: ${r.message}`
+        : 'Waiting for a node';
+    case 'preparing':
+      return `Preparing on ${where} (the image, the home volume)`;
+    case 'starting':
+      return `Starting on ${where}`;
+    default:
+      return task?.NodeID ? `Placed on ${where}` : undefined;
   }
 }
 
