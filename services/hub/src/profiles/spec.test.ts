@@ -71,6 +71,11 @@ describe('profile definitions', () => {
     );
     assert.equal(plain.extra.placement, undefined);
     assert.equal(plain.extra.reservations, undefined);
+    const empty = completeSpec(
+      profileInputSchema.parse({ name: 'lab', image: id, node_labels: {} }),
+      defaults,
+    );
+    assert.equal(empty.node_labels, undefined, 'an empty map is no labels');
     for (const node_labels of [{ 'gpu==a,node.role': 'x' }, { gpu: 'a,node.role==manager' }, { gpu: '' }]) {
       assert.equal(profileInputSchema.safeParse({ name: 'x', image: id, node_labels }).success, false);
     }

@@ -200,10 +200,14 @@ export function completeSpec(input: ProfileInput, d: ProfileDefaults): ProfileSp
   });
 }
 
-/** Sorted groups and sorted environment keys, so that equal definitions compare equal. */
+/** Sorted groups, sorted environment keys, no empty node labels, so that equal definitions compare equal. */
 export function normalize(spec: ProfileSpec): ProfileSpec {
+  // No node labels is the same as an empty map (a spec stored before they existed has none).
+  const { node_labels, ...rest } = spec;
+  const labels = node_labels && Object.keys(node_labels).length > 0 ? { node_labels } : {};
   return profileSpecSchema.parse({
-    ...spec,
+    ...rest,
+    ...labels,
     groups: [...new Set(spec.groups)].sort(),
     environment: Object.fromEntries(Object.entries(spec.environment).sort(([a], [b]) => (a < b ? -1 : 1))),
   });
