@@ -377,6 +377,10 @@ describe('SwarmSpawner on a real swarm', { skip }, () => {
         filters: JSON.stringify({ label: [`org.berth.service=${name}`] }),
       }) as unknown as Promise<unknown[]>;
     assert.equal((await secrets()).length, 3);
+    // A second start of the running server is refused and takes nothing of the first one with it.
+    assert.equal((await rejection(tls.start(request('tls-user')))).code, 'START_FAILED');
+    assert.equal((await secrets()).length, 3);
+    assert.equal(await exec(c, ['cat', '/etc/berth/tls/server.crt']), files.certPem);
     await tls.stop(state);
     assert.deepEqual(await secrets(), [], 'stop removes the secrets');
   });

@@ -67,6 +67,7 @@ export class SwarmSpawner implements Spawner {
     if (req.egress) throw new SpawnError('START_FAILED', 'outbound internet is not configured on Swarm');
     let state: SpawnerState = { serviceName: plan.containerName, volumeName: plan.volumeName };
     let serviceId: string | undefined;
+    const secretIds: string[] = [];
     let keep = false;
     try {
       await this.#removeStale(plan.containerName);
@@ -76,6 +77,7 @@ export class SwarmSpawner implements Spawner {
             plan.containerName,
             plan.labels,
             await tls.issue({ user: req.user, serverName: req.serverName, hostnames: [plan.containerName] }),
+            secretIds,
           )
         : undefined;
       throwIfAborted(signal, state);
@@ -93,8 +95,12 @@ export class SwarmSpawner implements Spawner {
       }
       return { url: `${tls ? 'https' : 'http'}://${plan.containerName}:${req.port}`, state };
     } catch (err) {
-      // An early exit keeps its service so logs() can explain it; anything else leaves nothing behind.
-      if (!keep) await this.#removeAll(serviceId, plan.containerName).catch(() => undefined);
+      // An early exit keeps its service so logs() can explain it; anything else leaves nothing of this start
+      // behind (and never touches what an earlier start made, e.g. a running server's secrets).
+      if (!keep) {
+        if (serviceId) await this.#removeService(serviceId).catch(() => undefined);
+        for (const id of secretIds) await this.#swarm.removeSecret(id).catch(() => undefined);
+      }
       throw toSpawnError(err, `start ${plan.containerName}`, state);
     }
   }
@@ -105,9 +111,8 @@ export class SwarmSpawner implements Spawner {
         ? new SpawnError('BACKEND_UNAVAILABLE', `stop: ${errorMessage(err)}`, state)
         : new Error(`stop: ${errorMessage(err)}`);
     });
-    const name =
-      service?.Spec?.Name ?? (typeof state.serviceName === 'string' ? state.serviceName : undefined);
-    await this.#removeAll(service?.ID, name).catch((err: unknown) => {
+    if (!service) return;
+    await this.#removeAll(service.ID, service.Spec?.Name).catch((err: unknown) => {
       throw new Error(`stop: ${errorMessage(err)}`);
     });
   }
@@ -283,33 +288,37 @@ export class SwarmSpawner implements Spawner {
   }
 
   /**
-   * Removes the service, waits (within the stop grace period and a little more) until no task of it still has
-   * a container on a node that is there, then removes its TLS secrets. Missing pieces are fine.
+   * Removes the service and then its TLS secrets (also any a crashed start left under its name): no longer in
+   * use once the service is gone.
    */
-  async #removeAll(id: string | undefined, name: string | undefined): Promise<void> {
-    if (id) {
-      // Once the service is gone its tasks can only be asked for by their own IDs.
-      const ids = (await this.#tasks(id).catch(() => [])).map((t) => t.ID);
-      await this.#swarm.removeService(id).catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
-      const deadline = Date.now() + (this.#o.stopTimeoutSeconds + 15) * 1000;
-      while (ids.length > 0 && Date.now() < deadline) {
-        const [tasks, nodes] = await Promise.all([
-          this.#swarm.listTasks({ filters: JSON.stringify({ id: ids }) }),
-          this.#swarm.listNodes(),
-        ]);
-        if (!tasks.some((t) => ids.includes(t.ID) && holdsContainer(t, nodes))) break;
-        await delay(POLL_MS);
-      }
-    }
+  async #removeAll(id: string, name: string | undefined): Promise<void> {
+    await this.#removeService(id);
     if (name) await this.#removeSecrets(name);
+  }
+
+  /** Removes the service and waits (the stop grace period and a little more) until no task holds a container. */
+  async #removeService(id: string): Promise<void> {
+    // Once the service is gone its tasks can only be asked for by their own IDs.
+    const ids = (await this.#tasks(id).catch(() => [])).map((t) => t.ID);
+    await this.#swarm.removeService(id).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+    const deadline = Date.now() + (this.#o.stopTimeoutSeconds + 15) * 1000;
+    while (ids.length > 0 && Date.now() < deadline) {
+      const [tasks, nodes] = await Promise.all([
+        this.#swarm.listTasks({ filters: JSON.stringify({ id: ids }) }),
+        this.#swarm.listNodes(),
+      ]);
+      if (!tasks.some((t) => ids.includes(t.ID) && holdsContainer(t, nodes))) break;
+      await delay(POLL_MS);
+    }
   }
 
   async #createTlsSecrets(
     service: string,
     labels: Readonly<Record<string, string>>,
     files: TlsFilesPem,
+    created: string[],
   ): Promise<TlsSecrets> {
     // Secrets cannot change: each start makes new ones, named after the service and a random tag (max 64 chars).
     const tag = randomBytes(4).toString('hex');
@@ -321,6 +330,7 @@ export class SwarmSpawner implements Spawner {
         Data: Buffer.from(pem).toString('base64'),
         Labels: { ...labels, [LABEL_SERVICE]: service },
       });
+      created.push(id);
       return { id, name };
     };
     return {
