@@ -32,7 +32,7 @@ describe('bench/swarm --short', { skip, timeout: 600_000 }, () => {
       assert.match(r.stdout, /ratio concurrent swarm\/docker \d+\.\d\d×/);
       assert.match(
         r.stdout,
-        /3 concurrent over 1 node\(s\): docker [\d.]+ s \(0 failures\), swarm [\d.]+ s \(0 failures\)/,
+        /3 concurrent over 1 node\(s\) \(docker: this machine's engine\): docker [\d.]+ s \(0 failures\), swarm [\d.]+ s \(0 failures\)/,
       );
       assert.match(r.stdout, /^done$/m);
       const results = JSON.parse(readFileSync(json, 'utf8')) as {
