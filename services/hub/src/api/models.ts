@@ -2,7 +2,8 @@ import type { ServerRow, UserRow } from '../db/schema.ts';
 import type { CullWarning } from '../servers/culler.ts';
 import { serverPrefix } from '../servers/naming.ts';
 
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+const iso = (d: Date | string | null | undefined): string | null =>
+  d ? (d instanceof Date ? d : new Date(d)).toISOString() : null;
 
 /** A server as JupyterHub's REST API shapes it. */
 export function serverModel(user: UserRow, row: ServerRow, pending: boolean, cull?: CullWarning) {

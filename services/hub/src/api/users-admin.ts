@@ -138,8 +138,12 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const filter = collectionFilter(id.scopes, 'list:users');
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
-    const { rows, total } = await ctx.users.page(filter, page.offset, page.limit, listOptions(req.query));
-    const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const { rows, total, servers } = await ctx.reads.usersPage(
+      filter,
+      page.offset,
+      page.limit,
+      listOptions(req.query),
+    );
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
       const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));

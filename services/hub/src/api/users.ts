@@ -12,7 +12,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
   const { ctx, xsrf } = deps;
 
   async function model(user: Parameters<typeof userModel>[0]) {
-    const servers = await ctx.servers.forUser(user.id);
+    const servers = await ctx.reads.serversOf(user.id);
     const pending = new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
     return userModel(user, servers, pending, (s) => ctx.culler.warning(user.name, s));
   }

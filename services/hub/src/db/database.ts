@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
+import type { ChangeFeed } from './change-feed.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0002 from './migrations/0002-auth.ts';
 import * as m0003 from './migrations/0003-groups-services.ts';
@@ -9,7 +10,9 @@ import * as m0005 from './migrations/0005-accounts.ts';
 import * as m0006 from './migrations/0006-audit-usage.ts';
 import * as m0008 from './migrations/0008-settings.ts';
 import * as m0009 from './migrations/0009-user-blocked.ts';
+import * as m0013 from './migrations/0013-change-notify.ts';
 import type { Database } from './schema.ts';
+import { WatchedDialect } from './watched-dialect.ts';
 
 /** Versioned migrations, in order. Never edit a released one: add the next. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-audit-usage': m0006,
   '0008-settings': m0008,
   '0009-user-blocked': m0009,
+  '0013-change-notify': m0013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -29,12 +33,15 @@ export function createDatabase(
   url: string,
   maxConnections = 10,
   onIdleError: (err: Error) => void = () => undefined,
+  /** Told of every write to the tables caches depend on (db/change-feed.ts). */
+  changes?: ChangeFeed,
 ): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 10_000 });
   // An idle connection the server ends (a Postgres restart) is dropped from the pool; without a listener its
   // error event would crash the process. Queries in flight still fail to their callers.
   pool.on('error', onIdleError);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const dialect = new PostgresDialect({ pool });
+  return new Kysely<Database>({ dialect: changes ? new WatchedDialect(dialect, changes) : dialect });
 }
 
 export interface MigrationReport {
