@@ -168,11 +168,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       for (const name of names) requireScope(id, 'admin:users', { user: name });
       const admin = req.body.admin ?? false;
       if (admin) requireAdminGrant(id);
-      const created: UserRow[] = [];
-      for (const name of names) {
-        const row = await ctx.users.create(name, { admin, passwordHash: null });
-        if (row) created.push(row);
-      }
+      const created = await ctx.users.createMany(names, { admin });
       if (created.length === 0) throw new HubError('USER_EXISTS', `all ${names.length} users already exist`);
       ctx.log.info({ by: actorName(id), users: created.map((u) => u.name), admin }, 'users created');
       return reply.code(201).send(created.map((u) => userModel(u, [], new Set())));
