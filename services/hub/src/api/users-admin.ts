@@ -9,7 +9,7 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
-import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
+import { includeStoppedServers, pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 import { scopedUserModel } from './scoped-model.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
@@ -139,7 +139,11 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
     const { rows, total } = await ctx.users.page(filter, page.offset, page.limit, listOptions(req.query));
-    const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const includeStopped = includeStoppedServers(req);
+    const servers = await ctx.servers.forUsers(
+      rows.map((u) => u.id),
+      { includeStopped },
+    );
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
       const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
@@ -152,7 +156,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (!wantsPagination(req)) return items;
     reply.type('application/jupyterhub-pagination+json');
     const base = `${ctx.config.publicUrl.replace(/\/+$/, '')}/hub/api/users`;
-    return paginated(items, page, total, base);
+    return paginated(items, page, total, base, includeStopped ? { include_stopped_servers: '1' } : {});
   });
 
   app.post(
