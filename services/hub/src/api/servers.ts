@@ -5,15 +5,16 @@ import type { RouteModule } from '../http/route-deps.ts';
 import { removeNamedServer } from '../servers/remove.ts';
 import { serverModel } from './models.ts';
 import { spawnChoice } from './spawn-options.ts';
-import { volumePolicyOverride } from './volume-query.ts';
 import { checkServerName, checkUserName } from './validate.ts';
+import { volumePolicyOverride } from './volume-query.ts';
 
 type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
 
 /** `{"remove": true}` in a DELETE's body (JupyterHub); no body, `{}` or `{"remove": false}` only stop. */
 function removeFlag(body: unknown): boolean {
   if (body === undefined || body === null) return false;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new HubError('INVALID_BODY', 'body must be an object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new HubError('INVALID_BODY', 'body must be an object');
   const remove = (body as { remove?: unknown }).remove;
   if (remove === undefined) return false;
   if (typeof remove !== 'boolean') throw new HubError('INVALID_BODY', 'remove must be true or false');

@@ -89,7 +89,7 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
     const kept = await recordOf('alice', 'lab');
     assert.equal(kept?.state, 'stopped', 'the record stays');
     assert.equal(kept.id, running.id);
-    assert.equal(h.routes.routes.size, 0, "no route to a stopped server");
+    assert.equal(h.routes.routes.size, 0, 'no route to a stopped server');
 
     // As JupyterHub ≥ 3: without the parameter only active servers.
     const active = await userModel('/users/alice');
@@ -100,7 +100,11 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
     assert.deepEqual((await userModel('/users/alice?include_stopped_servers=false')).servers, {});
 
     // With it (any value but 0/false, or none), stopped ones too, in JupyterHub's stopped shape.
-    for (const q of ['?include_stopped_servers', '?include_stopped_servers=1', '?include_stopped_servers=true']) {
+    for (const q of [
+      '?include_stopped_servers',
+      '?include_stopped_servers=1',
+      '?include_stopped_servers=true',
+    ]) {
       const all = await userModel(`/users/alice${q}`);
       assert.deepEqual(Object.keys(all.servers).sort(), ['', 'lab'], q);
       const lab = all.servers.lab;
@@ -117,7 +121,10 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
       assert.equal(all.pending, null);
     }
     // The self endpoint honours it too.
-    assert.deepEqual(Object.keys((await userModel('/user?include_stopped_servers')).servers).sort(), ['', 'lab']);
+    assert.deepEqual(Object.keys((await userModel('/user?include_stopped_servers')).servers).sort(), [
+      '',
+      'lab',
+    ]);
 
     // Started again: the same record, running.
     const again = await api('/users/alice/servers/lab', 'alice', { method: 'POST' });
@@ -141,7 +148,10 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
     };
     const alice = (rows: UserModel[]) => rows.find((u) => u.name === 'alice');
     assert.deepEqual(Object.keys(alice(await list(''))?.servers ?? {}), ['lab']);
-    assert.deepEqual(Object.keys(alice(await list('?include_stopped_servers'))?.servers ?? {}).sort(), ['', 'lab']);
+    assert.deepEqual(Object.keys(alice(await list('?include_stopped_servers'))?.servers ?? {}).sort(), [
+      '',
+      'lab',
+    ]);
     const paged = await api('/users?include_stopped_servers=1&limit=1', 'root', {
       accept: 'application/jupyterhub-pagination+json',
     });
@@ -167,7 +177,11 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
     assert.equal(await recordOf('alice', 'lab'), undefined, 'record gone');
     assert.equal(spawner.running, 0);
     assert.equal(h.routes.routes.size, 0);
-    assert.deepEqual(spawner.disposed.slice(before), [['alice', 'archive', 'lab']], 'only this server volume');
+    assert.deepEqual(
+      spawner.disposed.slice(before),
+      [['alice', 'archive', 'lab']],
+      'only this server volume',
+    );
     assert.deepEqual((await userModel('/users/alice?include_stopped_servers')).servers.lab, undefined);
     assert.equal(
       (await api('/users/alice/servers/lab', 'alice', { method: 'DELETE', body: { remove: true } })).status,

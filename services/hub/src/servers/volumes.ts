@@ -58,7 +58,10 @@ export class VolumeLifecycle {
     const policy = override ?? this.policy;
     if (policy === 'keep') return { policy, volumes: [], supported: true };
     if (!this.#spawner.disposeStorage) {
-      this.#log.warn({ user, serverName, policy }, 'this spawner cannot archive or delete storage; volume kept');
+      this.#log.warn(
+        { user, serverName, policy },
+        'this spawner cannot archive or delete storage; volume kept',
+      );
       return { policy, volumes: [], supported: false };
     }
     const volumes = await this.#spawner.disposeStorage(user, policy, serverName);
