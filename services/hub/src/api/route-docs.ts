@@ -34,8 +34,23 @@ const none = (description: string) => ({ description, type: 'null' });
 const userParams = { name: params.name };
 const serverParams = { name: params.name, server: params.server };
 const listOf = (s: object) => ({ type: 'array', items: s });
+/** JupyterHub ≥ 3: stopped servers in the user model's `servers` too (any value but `0`/`false`, or none). */
+const stoppedQuery = {
+  include_stopped_servers: {
+    type: 'string',
+    description: 'present (any value but 0 or false): list stopped servers in `servers` too',
+  },
+};
+const volumesQuery = {
+  volumes: {
+    type: 'string',
+    description:
+      'with {"remove": true}: archive, delete or keep its home volume (BERTH_VOLUME_ON_USER_DELETE by default)',
+  },
+};
 const usersQuery = {
   ...pageQuery,
+  ...stoppedQuery,
   state: { type: 'string', enum: ['active', 'inactive', 'ready'] },
   name_filter: { type: 'string', maxLength: 300 },
   sort: { type: 'string', enum: ['id', 'name', 'last_activity', '-id', '-name', '-last_activity'] },
@@ -105,6 +120,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: 'Who is calling: the user (or service) behind the token, with its scopes',
     tags: ['users'],
     scopes: ['(any token)'],
+    querystring: stoppedQuery,
     responses: { 200: json('the caller', identityModel) },
   },
   'GET /hub/api/users': {
@@ -130,6 +146,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tags: ['users'],
     scopes: ['read:users'],
     params: userParams,
+    querystring: stoppedQuery,
     responses: { 200: json('the user', userModel) },
   },
   'POST /hub/api/users/:name': {
@@ -181,10 +198,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'DELETE /hub/api/users/:name/server': {
     summary: "Stop the user's default server",
+    description:
+      'The server keeps its record (listed with ?include_stopped_servers). The default server cannot be removed: a body of {"remove": true} is a 400.',
     tags: ['servers'],
     scopes: ['delete:servers', 'servers'],
     params: userParams,
-    responses: { 204: none('stopped (or was not running)') },
+    responses: {
+      204: none('stopped (or was not running)'),
+      400: json('{"remove": true}: the default server cannot be removed', errorModel),
+    },
   },
   'POST /hub/api/users/:name/servers/:server': {
     summary: 'Start a named server',
@@ -200,11 +222,20 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     },
   },
   'DELETE /hub/api/users/:name/servers/:server': {
-    summary: 'Stop a named server',
+    summary: 'Stop a named server; with {"remove": true}, remove it',
+    description:
+      'Stopped, the server keeps its record (name, profile, last activity): it is listed with ?include_stopped_servers and can be started again. A JSON body {"remove": true} also removes it for good (stopping it first), and archives, deletes or keeps its home volume as ?volumes= says.',
     tags: ['servers'],
     scopes: ['delete:servers', 'servers'],
     params: serverParams,
-    responses: { 204: none('stopped (or was not running)') },
+    querystring: volumesQuery,
+    responses: {
+      204: none('stopped (or was not running); with remove, removed'),
+      400: json('a bad body, or ?volumes= without remove', errorModel),
+      404: json('no server of that name', errorModel),
+      409: json('started again while being removed', errorModel),
+      503: json('removed, but its home volume could not be handled (it was kept)', errorModel),
+    },
   },
   'GET /hub/api/users/:name/server/progress': {
     summary: 'Progress of a starting default server (server-sent events)',

@@ -9,7 +9,7 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
-import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
+import { includeStoppedServers, pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 import { scopedUserModel } from './scoped-model.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
@@ -138,11 +138,13 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const filter = collectionFilter(id.scopes, 'list:users');
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
+    const includeStopped = includeStoppedServers(req);
     const { rows, total, servers } = await ctx.reads.usersPage(
       filter,
       page.offset,
       page.limit,
       listOptions(req.query),
+      { includeStopped },
     );
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
@@ -156,7 +158,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     if (!wantsPagination(req)) return items;
     reply.type('application/jupyterhub-pagination+json');
     const base = `${ctx.config.publicUrl.replace(/\/+$/, '')}/hub/api/users`;
-    return paginated(items, page, total, base);
+    return paginated(items, page, total, base, includeStopped ? { include_stopped_servers: '1' } : {});
   });
 
   app.post(

@@ -5,14 +5,15 @@ import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
+import { includeStoppedServers } from './pagination.ts';
 import { serviceModel } from './services.ts';
 import { checkUserName } from './validate.ts';
 
 export const usersRoutes: RouteModule = (app, deps) => {
   const { ctx, xsrf } = deps;
 
-  async function model(user: Parameters<typeof userModel>[0]) {
-    const servers = await ctx.reads.serversOf(user.id);
+  async function model(user: Parameters<typeof userModel>[0], includeStopped = false) {
+    const servers = await ctx.reads.serversOf(user.id, { includeStopped });
     const pending = new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
     return userModel(user, servers, pending, (s) => ctx.culler.warning(user.name, s));
   }
@@ -35,7 +36,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
       };
     }
     return {
-      ...(await model(id.user)),
+      ...(await model(id.user, includeStoppedServers(req))),
       scopes: id.scopes,
       session_id: id.sessionId,
       token_id: id.via === 'token' ? `a${id.token.id}` : null,
@@ -49,7 +50,8 @@ export const usersRoutes: RouteModule = (app, deps) => {
     const user = await ctx.users.byName(name);
     if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
     // As in JupyterHub: auth_state only for a caller holding admin:auth_state on this user.
-    if (!hasScope(id.scopes, 'admin:auth_state', { user: name })) return model(user);
-    return { ...(await model(user)), auth_state: visibleAuthState(ctx.login, user) };
+    const stopped = includeStoppedServers(req);
+    if (!hasScope(id.scopes, 'admin:auth_state', { user: name })) return model(user, stopped);
+    return { ...(await model(user, stopped)), auth_state: visibleAuthState(ctx.login, user) };
   });
 };

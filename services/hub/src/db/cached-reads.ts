@@ -17,7 +17,7 @@ export interface UsersPage {
 export class CachedReads {
   readonly #users: UsersRepo;
   readonly #servers: ServersRepo;
-  readonly #serversOf: VersionedCache<number, readonly ServerRow[]>;
+  readonly #serversOf: VersionedCache<string, readonly ServerRow[]>;
   readonly #pages: VersionedCache<string, UsersPage>;
 
   constructor(feed: ChangeFeed, users: UsersRepo, servers: ServersRepo) {
@@ -28,8 +28,11 @@ export class CachedReads {
   }
 
   /** A user's servers (what ServersRepo.forUser answers). */
-  serversOf(userId: number): Promise<readonly ServerRow[]> {
-    return this.#serversOf.load(userId, () => this.#servers.forUser(userId));
+  serversOf(userId: number, opts: { includeStopped?: boolean } = {}): Promise<readonly ServerRow[]> {
+    const includeStopped = opts.includeStopped === true;
+    return this.#serversOf.load(`${userId}:${includeStopped}`, () =>
+      this.#servers.forUser(userId, { includeStopped }),
+    );
   }
 
   /** A page of the users list with their servers (UsersRepo.page, then ServersRepo.forUsers). */
@@ -38,7 +41,9 @@ export class CachedReads {
     offset: number,
     limit: number,
     opts: UserListOptions,
+    servers: { includeStopped?: boolean } = {},
   ): Promise<UsersPage> {
+    const includeStopped = servers.includeStopped === true;
     const key = JSON.stringify([
       filter,
       offset,
@@ -47,11 +52,15 @@ export class CachedReads {
       opts.nameFilter,
       opts.sort,
       opts.descending,
+      includeStopped,
     ]);
     return this.#pages.load(key, async () => {
       const { rows, total } = await this.#users.page(filter, offset, limit, opts);
-      const servers = await this.#servers.forUsers(rows.map((u) => u.id));
-      return { rows, total, servers };
+      const byUser = await this.#servers.forUsers(
+        rows.map((u) => u.id),
+        { includeStopped },
+      );
+      return { rows, total, servers: byUser };
     });
   }
 }

@@ -10,6 +10,7 @@ import * as m0005 from './migrations/0005-accounts.ts';
 import * as m0006 from './migrations/0006-audit-usage.ts';
 import * as m0008 from './migrations/0008-settings.ts';
 import * as m0009 from './migrations/0009-user-blocked.ts';
+import * as m0010 from './migrations/0010-stopped-servers.ts';
 import * as m0013 from './migrations/0013-change-notify.ts';
 import type { Database } from './schema.ts';
 import { WatchedDialect } from './watched-dialect.ts';
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-audit-usage': m0006,
   '0008-settings': m0008,
   '0009-user-blocked': m0009,
+  '0010-stopped-servers': m0010,
   '0013-change-notify': m0013,
 };
 

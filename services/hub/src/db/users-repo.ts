@@ -104,13 +104,19 @@ export class UsersRepo {
             selectFrom('servers')
               .select('servers.id')
               .whereRef('servers.user_id', '=', 'users.id')
+              .where('servers.state', '<>', 'stopped')
               .$if(state === 'ready', (w) => w.where('servers.state', '=', 'running')),
           ),
         );
       } else if (state === 'inactive') {
         out = out.where(({ not, exists, selectFrom }) =>
           not(
-            exists(selectFrom('servers').select('servers.id').whereRef('servers.user_id', '=', 'users.id')),
+            exists(
+              selectFrom('servers')
+                .select('servers.id')
+                .whereRef('servers.user_id', '=', 'users.id')
+                .where('servers.state', '<>', 'stopped'),
+            ),
           ),
         );
       }

@@ -169,12 +169,12 @@ export class DockerSpawner implements Spawner {
     await connectPeers(this.#docker, net, peers);
   }
 
-  /** A deleted user's home volumes, archived or deleted (home-volumes.ts). */
-  disposeStorage(user: string, action: StorageAction): Promise<StorageOutcome[]> {
+  /** A deleted user's home volumes, or a removed named server's, archived or deleted (home-volumes.ts). */
+  disposeStorage(user: string, action: StorageAction, serverName?: string): Promise<StorageOutcome[]> {
     const o = this.#o;
     const helperImage = o.helperImage || undefined;
     const opts = { prefix: o.prefix, deploymentId: o.deploymentId, helperImage, user: o.user };
-    return disposeHomeVolumes(this.#docker, opts, user, action);
+    return disposeHomeVolumes(this.#docker, opts, user, action, new Date(), serverName);
   }
 
   async #stopContainer(container: DockerContainer): Promise<void> {
