@@ -9,7 +9,7 @@ import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
-import { scopedUserModel } from './scoped-model.ts';
+import { scopedUserModel, userModelViewer } from './scoped-model.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
 
@@ -105,7 +105,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       (s) => ctx.culler.warning(user.name, s),
       rolesOf(user),
     );
-    return scopedUserModel(full, id.scopes, user.name) ?? {};
+    return scopedUserModel(full, id.scopes) ?? {};
   }
 
   /**
@@ -148,12 +148,13 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const page = pageFromQuery(req);
     const { rows, total } = await ctx.users.page(filter, page.offset, page.limit, listOptions(req.query));
     const servers = await ctx.servers.forUsers(rows.map((u) => u.id));
+    const view = userModelViewer(id.scopes);
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
       const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s), rolesOf(u));
       // As JupyterHub: only the fields the caller's scopes reveal on that user (list:users alone: kind, name
       // and admin; jupyterhub-idle-culler's scopes: last_activity and servers too).
-      return scopedUserModel(model, id.scopes, u.name);
+      return view(model);
     });
     const visible = items.filter((m) => m !== undefined);
     if (!wantsPagination(req)) return visible;
@@ -179,7 +180,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       if (created.length === 0) throw new HubError('USER_EXISTS', `all ${names.length} users already exist`);
       ctx.log.info({ by: actorName(id), users: created.map((u) => u.name), admin }, 'users created');
       const models = created.map((u) => userModel(u, [], new Set(), undefined, rolesOf(u)));
-      return reply.code(201).send(models.map((m) => scopedUserModel(m, id.scopes, m.name) ?? {}));
+      return reply.code(201).send(models.map((m) => scopedUserModel(m, id.scopes) ?? {}));
     },
   );
 
@@ -196,7 +197,7 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       if (!row) throw new HubError('USER_EXISTS', `user ${name} already exists`);
       ctx.log.info({ by: actorName(id), user: name, admin }, 'user created');
       const created = userModel(row, [], new Set(), undefined, rolesOf(row));
-      return reply.code(201).send(scopedUserModel(created, id.scopes, name) ?? {});
+      return reply.code(201).send(scopedUserModel(created, id.scopes) ?? {});
     },
   );
 

@@ -41,7 +41,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
     const me = id.user.name;
     const identify = [`read:users:name!user=${me}`, `read:users:groups!user=${me}`];
     return {
-      ...scopedUserModel(await model(id.user), [...id.scopes, ...identify], me),
+      ...scopedUserModel(await model(id.user), [...id.scopes, ...identify]),
       scopes: id.scopes,
       session_id: id.sessionId,
       token_id: id.via === 'token' ? `a${id.token.id}` : null,
@@ -57,7 +57,7 @@ export const usersRoutes: RouteModule = (app, deps) => {
     }
     const user = await ctx.users.byName(name);
     if (!user) throw new HubError('USER_NOT_FOUND', `no such user: ${name}`);
-    const seen = scopedUserModel(await model(user), id.scopes, name);
+    const seen = scopedUserModel(await model(user), id.scopes);
     // As in JupyterHub: auth_state only for a caller holding admin:auth_state on this user.
     if (!hasScope(id.scopes, 'admin:auth_state', { user: name })) return seen;
     return { ...seen, auth_state: visibleAuthState(ctx.login, user) };
