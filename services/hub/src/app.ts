@@ -61,7 +61,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const startedAt = performance.now();
   const log = parts.log ?? pino(loggerOptions(config.logLevel));
   const db = createDatabase(config.database.url, 10, (err) =>
-    log.warn({ err: err.message }, 'an idle database connection was closed by the server'),
+    log.warn({ err: err.message }, 'a database connection was closed by the server'),
   );
   const users = new UsersRepo(db);
   const metrics = new HubMetrics(databaseSources(db));
