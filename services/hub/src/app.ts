@@ -67,7 +67,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const db = createDatabase(
     config.database.url,
     10,
-    (err) => log.warn({ err: err.message }, 'an idle database connection was closed by the server'),
+    (err) => log.warn({ err: err.message }, 'a database connection was closed by the server'),
     changes,
   );
   const users = new UsersRepo(db);

@@ -117,6 +117,15 @@ describe('identity cache on a real Postgres: every write counts on the next call
   }
 
   const users = () => new UsersRepo(db);
+  /**
+   * Our own writes also come back as notifications, a little later. Postgres delivers notifications in commit
+   * order, so once a marker sent after them has arrived, theirs have too.
+   */
+  async function settle(): Promise<void> {
+    const before = feed.version;
+    await other.executeQuery(sql`select pg_notify('berth_changes', 'test-marker')`.compile(other));
+    await eventually('the marker notification', () => feed.version > before);
+  }
   async function tokenFor(name: string, sessionId: string | null = null): Promise<string> {
     const u =
       (await users().create(name, { admin: false, passwordHash: null })) ?? (await users().byName(name));
@@ -158,6 +167,7 @@ describe('identity cache on a real Postgres: every write counts on the next call
 
   it('a known token is looked up once, then answered from memory (token activity does not void it)', async () => {
     const t = await tokenFor('amy');
+    await settle();
     const before = lookups;
     for (let i = 0; i < 20; i++) assert.equal((await resolver.fromToken(t))?.user.name, 'amy');
     assert.equal(lookups - before, 1);
@@ -229,6 +239,7 @@ describe('identity cache on a real Postgres: every write counts on the next call
     await resolver.fromToken(t);
     assert.ok(lookups - before >= 1, 'looked up while the listener is down');
     await eventually('reconnected', () => feed.live);
+    await settle();
     await resolver.fromToken(t);
     const settled = lookups;
     await resolver.fromToken(t);
