@@ -45,6 +45,16 @@ function profilesFile(imageId: string): string {
         cpu: 0.5,
         memory: '512M',
       },
+      {
+        // Its server cannot start: Python finds no standard library and exits at once, with a clear last line.
+        ...base,
+        name: 'broken',
+        display_name: 'Broken',
+        description: 'A profile whose server exits at once (for the failure page).',
+        cpu: 0.5,
+        memory: '512M',
+        environment: { PYTHONHOME: '/nonexistent' },
+      },
     ],
   });
 }
@@ -202,7 +212,7 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
       await page.waitForSelector('fieldset.profiles');
     });
     const names = await page.locator('fieldset.profiles .profile-name').allTextContents();
-    assert.deepEqual([...names].sort(), ['Large', 'Sandbox', 'Standard']);
+    assert.deepEqual([...names].sort(), ['Broken', 'Large', 'Sandbox', 'Standard']);
     assert.match(
       (await page.textContent('label[for="profile-sandbox"] ~ .profile-detail')) ?? '',
       /Try things out\. <img src=x/,
@@ -452,7 +462,7 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
     );
     await shot('admin-groups', p);
     await retrying(p, () => p.goto(`${stack.base}/hub/admin/profiles`));
-    assert.equal(await p.locator('tr[data-profile]').count(), 3);
+    assert.equal(await p.locator('tr[data-profile]').count(), 4);
     assert.equal(await p.locator('img[src="x"]').count(), 0);
     await shot('admin-profiles', p);
     await retrying(p, () => p.goto(`${stack.base}/hub/admin/audit`));
@@ -551,6 +561,226 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
       assert.equal((await page.textContent('h1'))?.trim(), '404');
       await shot('error-404');
     }));
+
+  /** The home volumes of `user` this deployment made (Docker's own answer, not the hub's). */
+  const homeVolumes = (user: string): string[] =>
+    execFileSync(
+      'docker',
+      [
+        'volume',
+        'ls',
+        '-q',
+        '--filter',
+        `label=org.berth.deployment=${stack.project}`,
+        '--filter',
+        `label=org.berth.user=${user}`,
+      ],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .filter((v) => v.startsWith(`${stack.project}-home-`));
+
+  /** Start a named server through the home page's form and the picker, until its JupyterLab answers. */
+  async function startNamed(p: Page, server: string, profile: string): Promise<void> {
+    await retrying(p, async () => {
+      await p.goto(`${stack.base}/hub/home`);
+      await p.fill('#server_name', server);
+      await p.click('form.new-server button[type=submit]');
+      await p.waitForSelector('fieldset.profiles');
+    });
+    await p.check(`#profile-${profile}`);
+    await navigate(
+      p,
+      () => p.click('fieldset.profiles ~ button[type=submit]'),
+      `${stack.base}/hub/spawn-pending/alice/${server}`,
+      async (q) =>
+        new URL(q.url()).pathname.startsWith(`/user/alice/${server}/`) ||
+        (await q.locator('h1:text("did not start")').count()) > 0,
+      300_000,
+    );
+  }
+
+  it('creates a named server from home, stops it (it stays listed), and deletes it with its volume', async () => {
+    await signIn(page, 'alice', ALICE_PW);
+    await startNamed(page, 'scratch', 'standard');
+    assert.ok(new URL(page.url()).pathname.startsWith('/user/alice/scratch/'), `at ${page.url()}`);
+    assert.deepEqual(homeVolumes('alice').sort(), [
+      `${stack.project}-home-alice`,
+      `${stack.project}-home-alice--scratch`,
+    ]);
+    await retrying(page, () => page.goto(`${stack.base}/hub/home`));
+    const row = page.locator('tr[data-server="scratch"]');
+    await row.locator('.state-running').waitFor();
+    assert.equal(await row.locator('a.button:text("Open")').getAttribute('href'), '/user/alice/scratch/');
+    await navigate(
+      page,
+      () => row.locator('button:text("Stop")').click(),
+      `${stack.base}/hub/home`,
+      async (p) => (await p.locator('tr[data-server="scratch"] .state-stopped').count()) === 1,
+    );
+    // Stopped, it keeps its row: profile and last activity, Start and Delete.
+    assert.equal((await row.locator('td[data-label="Profile"]').textContent())?.trim(), 'standard');
+    assert.equal(await row.locator('td[data-label="Last activity"] time').count(), 1);
+    assert.equal(await row.locator('button:text("Start")').count(), 1);
+    assert.equal(await row.locator('a.button:text("Open")').count(), 0);
+    await row.locator('summary:text("Delete")').click();
+    await shot('home-named-stopped');
+    const containers = execFileSync(
+      'docker',
+      ['ps', '-aq', '--filter', `name=^${stack.project}-alice--scratch$`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(containers.trim(), '', 'no container for a stopped server');
+    assert.deepEqual(homeVolumes('alice').sort(), [
+      `${stack.project}-home-alice`,
+      `${stack.project}-home-alice--scratch`,
+    ]);
+    await row.locator('input[name="volumes"][value="delete"]').check();
+    await navigate(
+      page,
+      () => row.locator('button:text("Delete scratch")').click(),
+      `${stack.base}/hub/home`,
+      async (p) =>
+        new URL(p.url()).pathname === '/hub/home' &&
+        (await p.locator('tr[data-server="scratch"]').count()) === 0,
+    );
+    // Only that server's volume went; the default server's stays.
+    assert.deepEqual(homeVolumes('alice'), [`${stack.project}-home-alice`]);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it("shows a failed start's reason and the container's last log lines", async () => {
+    await startNamed(page, 'crash', 'broken');
+    await page.locator('h1:text("did not start")').waitFor();
+    const text = (await page.textContent('main')) ?? '';
+    assert.match(text, /exited/i);
+    assert.match(text, /No module named 'encodings'/, 'the last log lines are shown');
+    await shot('spawn-failed');
+    // Home says why too, and lists the server stopped; delete it (its volume kept) to leave alice as she was.
+    await retrying(page, () => page.goto(`${stack.base}/hub/home`));
+    assert.match((await page.textContent('.error')) ?? '', /The last start of the server crash failed/);
+    const row = page.locator('tr[data-server="crash"]');
+    await row.locator('summary:text("Delete")').click();
+    await row.locator('input[name="volumes"][value="keep"]').check();
+    await navigate(
+      page,
+      () => row.locator('button:text("Delete crash")').click(),
+      `${stack.base}/hub/home`,
+      async (p) => (await p.locator('tr[data-server="crash"]').count()) === 0,
+    );
+    assert.ok(homeVolumes('alice').includes(`${stack.project}-home-alice--crash`), 'kept as chosen');
+  });
+
+  it('shows the password change page, refusing a wrong current password', () =>
+    retrying(page, async () => {
+      await page.goto(`${stack.base}/hub/account/password`);
+      await page.waitForSelector('form[action="/hub/account/password"]');
+      await shot('account-password');
+      await page.fill('#current', 'not the password');
+      await page.fill('#password', 'a-new-long-password-1');
+      await page.fill('#confirm', 'a-new-long-password-1');
+      await page.click('form[action="/hub/account/password"] button[type=submit]');
+      await page.waitForSelector('.error');
+      assert.equal((await page.textContent('.error'))?.trim(), 'The current password is wrong.');
+    }));
+
+  it('lets an invited person set a password; an admin blocks them and their login is then refused', async () => {
+    const inv = await stack.berth(['invite', 'dave']);
+    assert.equal(inv.code, 0, inv.stderr);
+    const path = new URL(inv.stdout.trim().split(/\s/)[0] ?? '').pathname;
+    assert.match(path, /^\/hub\/invite\//);
+    const dave = await newContext();
+    await retrying(dave.p, async () => {
+      await dave.p.goto(`${stack.base}${path}`);
+      await dave.p.waitForSelector('#password');
+    });
+    await shot('invitation', dave.p);
+    await dave.p.fill('#password', 'dave-has-a-long-password');
+    await dave.p.fill('#confirm', 'dave-has-a-long-password');
+    await dave.p.click('form[action^="/hub/invite/"] button[type=submit]');
+    await dave.p.waitForURL('**/hub/home');
+
+    const admin = await newContext();
+    await signIn(admin.p, 'root', ROOT_PW);
+    await retrying(admin.p, () => admin.p.goto(`${stack.base}/hub/admin/users?q=dave`));
+    await until(
+      admin.p,
+      async () => {
+        if ((await admin.p.locator('tr[data-user="dave"] .badge-blocked').count()) === 1) return true;
+        await admin.p.locator('tr[data-user="dave"] button:text("Block")').click();
+        await admin.p.waitForTimeout(1000);
+        return false;
+      },
+      120_000,
+    );
+    await shot('admin-user-blocked', admin.p);
+    // Dave's session ended: his next page is the login; and his password no longer lets him in.
+    await retrying(dave.p, () => dave.p.goto(`${stack.base}/hub/home`));
+    await dave.p.waitForURL('**/hub/login**');
+    await dave.p.fill('#username', 'dave');
+    await dave.p.fill('#password', 'dave-has-a-long-password');
+    await dave.p.click('form[action="/hub/login"] button[type=submit]');
+    await dave.p.waitForSelector('.error');
+    assert.equal((await dave.p.textContent('.error'))?.trim(), 'Invalid username or password.');
+    assert.notEqual(new URL(dave.p.url()).pathname, '/hub/home');
+    await dave.c.close();
+    await admin.c.close();
+  });
+
+  it('lets an admin delete users, keeping the home volume of one and deleting the other', async () => {
+    // erin gets a home volume by running a server once (started and stopped through the API).
+    const added = await stack.berth(['user', 'add', 'erin']);
+    assert.equal(added.code, 0, added.stderr);
+    const minted = await stack.berth(['token', 'create', 'root']);
+    assert.equal(minted.code, 0, minted.stderr);
+    const token = minted.stdout.trim();
+    const call = (method: string, path: string) =>
+      stack.fetch(`${stack.base}/hub/api${path}`, { method, headers: { authorization: `token ${token}` } });
+    const started = await call('POST', '/users/erin/server');
+    assert.ok([201, 202].includes(started.status), `start: ${started.status}`);
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      const m = (await (await call('GET', '/users/erin')).json()) as { server: string | null };
+      if (m.server) break;
+      await page.waitForTimeout(2000);
+    }
+    assert.equal((await call('DELETE', '/users/erin/server')).status, 204);
+    assert.deepEqual(homeVolumes('erin'), [`${stack.project}-home-erin`]);
+    assert.deepEqual(homeVolumes('bob'), [`${stack.project}-home-bob`], 'bob ran a server above');
+
+    const { p } = await newContext();
+    await signIn(p, 'root', ROOT_PW);
+    const remove = async (user: string, choice: 'keep' | 'delete') => {
+      await retrying(p, () => p.goto(`${stack.base}/hub/admin/users?q=${user}`));
+      await until(
+        p,
+        async () => {
+          if ((await p.locator(`tr[data-user="${user}"]`).count()) === 0) return true;
+          await p.locator(`tr[data-user="${user}"] summary`).click();
+          await p.locator(`tr[data-user="${user}"] input[name="volumes"][value="${choice}"]`).check();
+          if (choice === 'keep') await shot('admin-user-delete', p);
+          await p.locator(`tr[data-user="${user}"] button:text("Delete ${user}")`).click();
+          await p.waitForTimeout(1000);
+          return false;
+        },
+        120_000,
+      );
+    };
+    await remove('bob', 'keep');
+    await remove('erin', 'delete');
+    assert.deepEqual(homeVolumes('bob'), [`${stack.project}-home-bob`], 'kept as chosen');
+    assert.deepEqual(homeVolumes('erin'), [], 'deleted as chosen');
+    const archives = execFileSync(
+      'docker',
+      ['volume', 'ls', '-q', '--filter', `label=org.berth.deployment=${stack.project}`],
+      { encoding: 'utf8' },
+    );
+    assert.doesNotMatch(archives, /-archive-(bob|erin)-/, 'neither was archived');
+    await p.context().close();
+    assert.deepEqual(dialogs, []);
+  });
 
   it('made no request to any other host and opened no dialog', () => {
     assert.deepEqual(blocked.flat(), []);

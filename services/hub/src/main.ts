@@ -79,6 +79,13 @@ async function main(): Promise<void> {
     prefix: config.spawner.prefix,
   });
   const hub = await createHub(config, { spawner, cookieSecret, images, ...(tls ? { tls } : {}) });
+  // A probe a crashed hub left running would otherwise stay forever.
+  const leftover = await images.removeLeftoverProbes().catch((err: unknown) => {
+    hub.ctx.log.warn({ err: String(err) }, 'could not look for leftover image probes');
+    return 0;
+  });
+  if (leftover > 0)
+    hub.ctx.log.info({ removed: leftover }, 'removed image probe containers a previous hub left behind');
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
   const sweep = () =>
     hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));

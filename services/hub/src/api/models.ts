@@ -2,20 +2,25 @@ import type { ServerRow, UserRow } from '../db/schema.ts';
 import type { CullWarning } from '../servers/culler.ts';
 import { serverPrefix } from '../servers/naming.ts';
 
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+const iso = (d: Date | string | null | undefined): string | null =>
+  d ? (d instanceof Date ? d : new Date(d)).toISOString() : null;
 
-/** A server as JupyterHub's REST API shapes it. */
+/**
+ * A server as JupyterHub's REST API shapes it. A stopped server (listed with `?include_stopped_servers`) is
+ * `stopped: true`, neither ready nor pending, with no start time and its last activity kept, as JupyterHub.
+ */
 export function serverModel(user: UserRow, row: ServerRow, pending: boolean, cull?: CullWarning) {
+  const stopped = row.state === 'stopped' && !pending;
   const ready = row.state === 'running';
   const path = serverPrefix(user.name, row.name);
   return {
     name: row.name,
     ready,
     pending: row.state === 'stopping' ? 'stop' : pending || row.state === 'pending' ? 'spawn' : null,
-    stopped: false,
+    stopped,
     url: path,
     progress_url: `/hub/api/users/${encodeURIComponent(user.name)}/${row.name ? `servers/${encodeURIComponent(row.name)}` : 'server'}/progress`,
-    started: iso(row.started),
+    started: stopped ? null : iso(row.started),
     last_activity: iso(row.last_activity ?? row.started),
     state: null,
     // JupyterHub keeps the spawn's user_options on the server; Berth's only option is the profile.
@@ -29,12 +34,18 @@ export function serverModel(user: UserRow, row: ServerRow, pending: boolean, cul
   };
 }
 
-/** A user as JupyterHub's REST API shapes it. */
+/**
+ * A user as JupyterHub's REST API shapes it. `servers` holds the rows given: the active ones, or with
+ * `?include_stopped_servers` the stopped ones too; `server` and `pending` speak of the default server only
+ * while it is active.
+ */
 export function userModel(
   user: UserRow,
   servers: readonly ServerRow[],
   pendingNames: ReadonlySet<string>,
   cullWarning?: (serverName: string) => CullWarning | undefined,
+  /** Custom roles given to this user by name (RoleBook.assignedToUser), after the default ones. */
+  customRoles: readonly string[] = [],
 ) {
   const byName: Record<string, ReturnType<typeof serverModel>> = {};
   for (const s of servers)
@@ -46,10 +57,10 @@ export function userModel(
     admin: user.admin,
     /** Berth extension: blocked by an admin or BERTH_BLOCKED_USERS (no login, no session, no token). */
     blocked: user.blocked === true,
-    roles: user.admin ? ['admin', 'user'] : ['user'],
+    roles: [...(user.admin ? ['admin', 'user'] : ['user']), ...customRoles],
     groups: [...(user.groups ?? [])],
     server: def?.ready ? def.url : null,
-    pending: def?.pending ?? null,
+    pending: def && !def.stopped ? def.pending : null,
     created: iso(user.created),
     last_activity: iso(user.last_activity),
     servers: byName,

@@ -27,16 +27,43 @@ export function pageFromQuery(req: FastifyRequest): Page {
   return { offset, limit: Math.min(limit, PAGE_MAX_LIMIT) };
 }
 
+/**
+ * JupyterHub's `?include_stopped_servers`: present (with any value but `0` or `false`, or none) lists stopped
+ * servers in the user model's `servers` too.
+ */
+export function includeStoppedServers(req: FastifyRequest): boolean {
+  const v = ((req.query ?? {}) as Record<string, unknown>).include_stopped_servers;
+  if (v === undefined) return false;
+  if (typeof v !== 'string') throw new HubError('BAD_REQUEST', 'include_stopped_servers must be given once');
+  return !['0', 'false'].includes(v.toLowerCase());
+}
+
 export function wantsPagination(req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes(PAGINATION_MEDIA_TYPE);
 }
 
-/** The body JupyterHub sends for `Accept: application/jupyterhub-pagination+json`. */
-export function paginated<T>(items: T[], page: Page, total: number, baseUrl: string) {
+/**
+ * The body JupyterHub sends for `Accept: application/jupyterhub-pagination+json`. `keep`: query parameters the
+ * next page's URL carries over (e.g. `include_stopped_servers`, as JupyterHub since 4.0.2).
+ */
+export function paginated<T>(
+  items: T[],
+  page: Page,
+  total: number,
+  baseUrl: string,
+  keep: Readonly<Record<string, string>> = {},
+) {
   const nextOffset = page.offset + items.length;
+  const extra = Object.entries(keep)
+    .map(([k, v]) => `&${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('');
   const next =
     items.length > 0 && nextOffset < total
-      ? { offset: nextOffset, limit: page.limit, url: `${baseUrl}?offset=${nextOffset}&limit=${page.limit}` }
+      ? {
+          offset: nextOffset,
+          limit: page.limit,
+          url: `${baseUrl}?offset=${nextOffset}&limit=${page.limit}${extra}`,
+        }
       : null;
   return { items, _pagination: { offset: page.offset, limit: page.limit, total, next } };
 }

@@ -2,11 +2,24 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.ts';
 import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
+import { removeNamedServer } from '../servers/remove.ts';
 import { serverModel } from './models.ts';
 import { spawnChoice } from './spawn-options.ts';
 import { checkServerName, checkUserName } from './validate.ts';
+import { volumePolicyOverride } from './volume-query.ts';
 
 type Req = FastifyRequest<{ Params: { name: string; server?: string }; Body: unknown }>;
+
+/** `{"remove": true}` in a DELETE's body (JupyterHub); no body, `{}` or `{"remove": false}` only stop. */
+function removeFlag(body: unknown): boolean {
+  if (body === undefined || body === null) return false;
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new HubError('INVALID_BODY', 'body must be an object');
+  const remove = (body as { remove?: unknown }).remove;
+  if (remove === undefined) return false;
+  if (typeof remove !== 'boolean') throw new HubError('INVALID_BODY', 'remove must be true or false');
+  return remove;
+}
 
 export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
   async function target(req: Req, scope: string) {
@@ -60,10 +73,31 @@ export const serversRoutes: RouteModule = (app, { ctx, xsrf }) => {
     throw new HubError('SPAWN_FAILED', `spawn failed (${out.code}): ${out.message}`);
   }
 
+  /**
+   * Stop a server (JupyterHub's DELETE): it keeps its record and can be started again. With `{"remove": true}`
+   * a named server is also removed for good, and its home volume archived, deleted or kept (`?volumes=`, the
+   * configured BERTH_VOLUME_ON_USER_DELETE by default). The default server cannot be removed.
+   */
   async function stop(req: Req, reply: FastifyReply) {
     const { user, serverName } = await target(req, 'delete:servers');
-    const out = await ctx.lifecycle.stop(user, serverName);
-    if (out.status === 'not-running') return reply.code(204).send();
+    const remove = removeFlag(req.body);
+    const volumes = volumePolicyOverride(req.query);
+    if (volumes !== undefined && !remove) {
+      throw new HubError('BAD_REQUEST', 'volumes applies only with {"remove": true}');
+    }
+    if (serverName === '') {
+      if (remove) throw new HubError('BAD_REQUEST', 'Cannot delete the default server');
+      await ctx.lifecycle.stop(user, serverName);
+      return reply.code(204).send();
+    }
+    if (!(await ctx.servers.record(user.id, serverName))) {
+      throw new HubError('SERVER_NOT_FOUND', `${user.name} has no server named '${serverName}'`);
+    }
+    if (!remove) {
+      await ctx.lifecycle.stop(user, serverName);
+      return reply.code(204).send();
+    }
+    await removeNamedServer(ctx, user, serverName, volumes);
     return reply.code(204).send();
   }
 

@@ -139,4 +139,43 @@ describe('usage accounting (real Postgres)', () => {
       assert.equal(res.status, 400, bad);
     }
   });
+  it('a stopped server keeps its record: starting it again opens a new interval, removing it closes none twice', async () => {
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${h.base}/hub/api/users/alice${path}`, {
+        method,
+        headers: {
+          authorization: `token ${adminToken}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const rows = async () =>
+      (
+        await sql<{ server_name: string; stopped: Date | null }>`
+          select server_name, stopped from server_usage where server_name = 'again' order by id`.execute(
+          h.hub.ctx.db,
+        )
+      ).rows.map((r) => [r.server_name, r.stopped instanceof Date]);
+    assert.equal((await call('POST', '/servers/again')).status, 201);
+    assert.equal((await call('DELETE', '/servers/again')).status, 204);
+    assert.deepEqual(await rows(), [['again', true]], 'closed at stop though the record stays');
+    assert.equal((await call('POST', '/servers/again')).status, 201);
+    assert.deepEqual(
+      await rows(),
+      [
+        ['again', true],
+        ['again', false],
+      ],
+      'a new interval for the new start',
+    );
+    assert.equal((await call('DELETE', '/servers/again', { remove: true })).status, 204);
+    assert.deepEqual(
+      await rows(),
+      [
+        ['again', true],
+        ['again', true],
+      ],
+      'closed by the removal',
+    );
+  });
 });

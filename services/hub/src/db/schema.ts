@@ -64,7 +64,8 @@ export interface ApiTokensTable {
   last_activity: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
-export type ServerState = 'pending' | 'running' | 'stopping';
+/** `stopped`: the server keeps its record (name, profile, last activity) until it is removed (0010). */
+export type ServerState = 'pending' | 'running' | 'stopping' | 'stopped';
 
 export interface ServersTable {
   id: Generated<number>;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, ServerRow, ServerState } from './schema.ts';
 
 export class ServersRepo {
@@ -7,7 +7,22 @@ export class ServersRepo {
     this.#db = db;
   }
 
+  /**
+   * The server's active record (pending, running or stopping). A stopped server keeps its record (0010) but is
+   * not active: {@link record} finds it too.
+   */
   find(userId: number, name: string): Promise<ServerRow | undefined> {
+    return this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('name', '=', name)
+      .where('state', '<>', 'stopped')
+      .executeTakeFirst();
+  }
+
+  /** The server's record in any state, stopped included. */
+  record(userId: number, name: string): Promise<ServerRow | undefined> {
     return this.#db
       .selectFrom('servers')
       .selectAll()
@@ -16,32 +31,63 @@ export class ServersRepo {
       .executeTakeFirst();
   }
 
-  forUser(userId: number): Promise<ServerRow[]> {
-    return this.#db.selectFrom('servers').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+  /** The user's active servers; with `includeStopped`, stopped ones too. */
+  forUser(userId: number, opts: { includeStopped?: boolean } = {}): Promise<ServerRow[]> {
+    return this.#db
+      .selectFrom('servers')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .$if(!opts.includeStopped, (q) => q.where('state', '<>', 'stopped'))
+      .orderBy('name')
+      .execute();
   }
 
-  /** The servers of several users at once (one query for a page of users). */
-  async forUsers(userIds: readonly number[]): Promise<Map<number, ServerRow[]>> {
+  /** The active servers of several users at once (one query for a page of users); stopped ones on request. */
+  async forUsers(
+    userIds: readonly number[],
+    opts: { includeStopped?: boolean } = {},
+  ): Promise<Map<number, ServerRow[]>> {
     const out = new Map<number, ServerRow[]>();
     if (userIds.length === 0) return out;
     const rows = await this.#db
       .selectFrom('servers')
       .selectAll()
       .where('user_id', 'in', userIds)
+      .$if(!opts.includeStopped, (q) => q.where('state', '<>', 'stopped'))
       .orderBy('name')
       .execute();
     for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r]);
     return out;
   }
 
-  /** Claim the (user, name) slot as pending. Returns undefined when a record already exists. */
+  /**
+   * Claim the (user, name) slot as pending: a new record, or the stopped record of the same name started again
+   * (its id, name and last activity kept). Returns undefined when an active record exists.
+   */
   claim(userId: number, name: string): Promise<ServerRow | undefined> {
     return this.#db
       .insertInto('servers')
       .values({ user_id: userId, name, state: 'pending', spawner_state: '{}' })
-      .onConflict((oc) => oc.columns(['user_id', 'name']).doNothing())
+      .onConflict((oc) =>
+        oc
+          .columns(['user_id', 'name'])
+          .doUpdateSet({ state: 'pending', spawner_state: '{}', url: null, started: sql`now()` })
+          .where('servers.state', '=', 'stopped'),
+      )
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /**
+   * The server stopped: its record stays, without process, URL or GPUs; its name, profile and last activity
+   * are kept so it can be listed and started again.
+   */
+  async markStopped(id: number): Promise<void> {
+    await this.#db
+      .updateTable('servers')
+      .set({ state: 'stopped', url: null, spawner_state: '{}', gpu_devices: '[]' })
+      .where('id', '=', id)
+      .execute();
   }
 
   async setState(
@@ -78,17 +124,27 @@ export class ServersRepo {
       .execute();
   }
 
-  async delete(id: number): Promise<void> {
-    await this.#db.deleteFrom('servers').where('id', '=', id).execute();
+  /**
+   * Remove a stopped server's record for good (a removed named server). False when it is not stopped (started
+   * again meanwhile) or gone. Tokens and OAuth clients would go with it (cascade); a stopped server has none.
+   */
+  async deleteStopped(id: number): Promise<boolean> {
+    const res = await this.#db
+      .deleteFrom('servers')
+      .where('id', '=', id)
+      .where('state', '=', 'stopped')
+      .executeTakeFirst();
+    return res.numDeletedRows > 0n;
   }
 
-  /** Every server with its owner's name: the desired state of the proxy's route table. */
+  /** Every active server with its owner's name: the desired state of the proxy's route table. */
   all(): Promise<(ServerRow & { user_name: string })[]> {
     return this.#db
       .selectFrom('servers')
       .innerJoin('users', 'users.id', 'servers.user_id')
       .selectAll('servers')
       .select('users.name as user_name')
+      .where('servers.state', '<>', 'stopped')
       .execute();
   }
 }

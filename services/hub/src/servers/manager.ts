@@ -480,7 +480,10 @@ export class ServerManager {
     return { status: 'failed', code, message };
   }
 
-  /** Remove route, process, token, OAuth client and the record. Keeps the home volume. */
+  /**
+   * Remove route, process, token and OAuth client; the record stays, marked stopped (with its name, profile and
+   * last activity), as JupyterHub keeps a stopped server. Keeps the home volume.
+   */
   async #teardown(row: ServerRow, userName: string, name: string): Promise<void> {
     await this.#routes
       .remove(this.#hosts.routePath(userName, name))
@@ -490,7 +493,7 @@ export class ServerManager {
     }
     await this.#oauth.deleteClient(decodeURIComponent(oauthClientId(userName, name)));
     await this.#tokens.deleteForServer(row.id);
-    await this.#servers.delete(row.id);
+    await this.#servers.markStopped(row.id);
     this.#gpus?.release(`${row.user_id}/${name}`);
   }
 
@@ -513,6 +516,23 @@ export class ServerManager {
     })().finally(() => this.#stopping.delete(key));
     this.#stopping.set(key, p);
     return p;
+  }
+
+  /**
+   * Stop the server if it is active, then remove its record for good: JupyterHub's `DELETE
+   * …/servers/{name}` with `{"remove": true}`. Never for the default server (the caller refuses it). The home
+   * volume is not touched here (VolumeLifecycle.onServerRemoved). `not-found` when there is no such server;
+   * `busy` when it was started again between the stop and the removal.
+   */
+  async remove(user: UserRow, name: string): Promise<'removed' | 'not-found' | 'busy'> {
+    if (!(await this.#servers.record(user.id, name))) return 'not-found';
+    await this.stop(user, name);
+    const row = await this.#servers.record(user.id, name);
+    if (!row) return 'not-found';
+    if (!(await this.#servers.deleteStopped(row.id))) return 'busy';
+    this.#failures.delete(this.#key(user, name));
+    this.#log.info({ user: user.name, server: name }, 'server removed');
+    return 'removed';
   }
 
   /**

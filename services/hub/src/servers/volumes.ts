@@ -49,4 +49,23 @@ export class VolumeLifecycle {
     this.#log.info({ user, policy, volumes }, 'home volumes of a deleted user');
     return { policy, volumes, supported: true };
   }
+
+  /**
+   * The same for one removed named server's home volume (`DELETE …/servers/{name}` with `{"remove": true}`):
+   * the configured policy, or the caller's choice. Rejects when the spawner fails; the volume is then in place.
+   */
+  async onServerRemoved(user: string, serverName: string, override?: VolumePolicy): Promise<DisposeReport> {
+    const policy = override ?? this.policy;
+    if (policy === 'keep') return { policy, volumes: [], supported: true };
+    if (!this.#spawner.disposeStorage) {
+      this.#log.warn(
+        { user, serverName, policy },
+        'this spawner cannot archive or delete storage; volume kept',
+      );
+      return { policy, volumes: [], supported: false };
+    }
+    const volumes = await this.#spawner.disposeStorage(user, policy, serverName);
+    this.#log.info({ user, serverName, policy, volumes }, 'home volume of a removed server');
+    return { policy, volumes, supported: true };
+  }
 }

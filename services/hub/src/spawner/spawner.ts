@@ -116,10 +116,11 @@ export interface Spawner {
    */
   reattach?(state: SpawnerState, cache?: SweepCache): Promise<void>;
   /**
-   * The user was deleted: archive or delete their persistent storage (every server's). Called only once none
-   * of their servers runs. Rejects on failure; what was not finished stays in place. Optional capability.
+   * The user was deleted: archive or delete their persistent storage (every server's), or, with `serverName`,
+   * only that server's (a removed named server). Called only once none of those servers runs. Rejects on
+   * failure; what was not finished stays in place. Optional capability.
    */
-  disposeStorage?(user: string, action: StorageAction): Promise<StorageOutcome[]>;
+  disposeStorage?(user: string, action: StorageAction, serverName?: string): Promise<StorageOutcome[]>;
 }
 
 export type SpawnErrorCode =

@@ -83,8 +83,8 @@ export class HostRoutedSpawner implements Spawner {
   reattach(state: SpawnerState, cache?: SweepCache): Promise<void> {
     return this.#inner.reattach(state, cache);
   }
-  disposeStorage(user: string, action: StorageAction): Promise<StorageOutcome[]> {
-    return this.#inner.disposeStorage(user, action);
+  disposeStorage(user: string, action: StorageAction, serverName?: string): Promise<StorageOutcome[]> {
+    return this.#inner.disposeStorage(user, action, serverName);
   }
 }
 

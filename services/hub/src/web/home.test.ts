@@ -7,6 +7,8 @@ import {
   type SpawnerStatus,
   type SpawnRequest,
   type Started,
+  type StorageAction,
+  type StorageOutcome,
 } from '../spawner/spawner.ts';
 import { BrowserClient, login, xsrfFrom } from '../testing/browser-client.ts';
 import { type Harness, startHarness } from '../testing/hub-harness.ts';
@@ -37,13 +39,20 @@ class HostileOutputSpawner implements Spawner {
   closeAll() {
     return this.inner.closeAll();
   }
+  /** What the hub asked to do with home volumes: [user, action, server]. */
+  readonly disposed: [string, StorageAction, string | undefined][] = [];
+  async disposeStorage(user: string, action: StorageAction, serverName?: string): Promise<StorageOutcome[]> {
+    this.disposed.push([user, action, serverName]);
+    return [];
+  }
 }
 
 describe('home and spawn pages (real Postgres)', () => {
   let h: Harness;
+  const spawner = new HostileOutputSpawner();
   before(async () => {
     h = await startHarness({
-      spawner: new HostileOutputSpawner(),
+      spawner,
       slowSpawnMs: 5_000,
       env: { BERTH_GPU_DEVICES: 'gpu-0' },
     });
@@ -117,7 +126,92 @@ describe('home and spawn pages (real Postgres)', () => {
     );
     await c.postForm('/hub/stop', { _xsrf: xsrfFrom(home.body), server_name: 'project-1' }, false);
     home = await c.get('/hub/home');
+    // Stopped, it keeps its row: status, profile and last activity, with Start and Delete.
+    const row = /<tr data-server="project-1">[\s\S]*?<\/tr>/.exec(home.body)?.[0] ?? '';
+    assert.match(row, /class="state state-stopped">stopped</);
+    assert.match(row, /<td data-label="Profile">default<\/td>/);
+    assert.match(row, /<td data-label="Started"><span class="muted">—<\/span><\/td>/);
+    assert.match(row, /<td data-label="Last activity"><time datetime="\d{4}-/);
+    assert.match(row, /<button type="submit">Start <span class="sr-only">project-1<\/span><\/button>/);
+    assert.match(row, /<summary>Delete<span class="sr-only"> project-1<\/span><\/summary>/);
+    assert.match(
+      row,
+      /<form method="post" action="\/hub\/delete-server" class="confirm"><input type="hidden" name="_xsrf" value="[^"]+">/,
+    );
+    assert.match(
+      row,
+      /id="vol-archive-project-1" name="volumes" value="archive" checked><label for="vol-archive-project-1">Archive its home volume \(the default\)/,
+    );
+    assert.doesNotMatch(row, /href="\/user\/alice\/project-1\/"/, 'no Open for a stopped server');
+    const alice = await user('alice');
+    assert.equal((await h.hub.ctx.servers.record(alice.id, 'project-1'))?.state, 'stopped');
+    // Started again from its row.
+    const again = await c.postForm(
+      '/hub/spawn',
+      { _xsrf: xsrfFrom(home.body), server_name: 'project-1' },
+      false,
+    );
+    assert.equal(again.headers.get('location'), '/hub/spawn-pending/alice/project-1');
+    home = await c.get('/hub/home');
+    assert.match(home.body, /<a class="button" href="\/user\/alice\/project-1\/">Open/);
+    assert.match(
+      home.body,
+      /<summary>Delete<span class="sr-only"> project-1<\/span><\/summary>[\s\S]*?It is stopped first\./,
+    );
+  });
+
+  it('deletes a named server (running or stopped) with the volume choice; XSRF, names and choices checked', async () => {
+    const c = await as('alice');
+    const alice = await user('alice');
+    let home = await c.get('/hub/home');
+    const x = xsrfFrom(home.body);
+    // Without the XSRF token nothing happens.
+    assert.equal((await c.postForm('/hub/delete-server', { server_name: 'project-1' }, false)).status, 403);
+    assert.equal((await h.hub.ctx.servers.record(alice.id, 'project-1'))?.state, 'running');
+    // Bad input: 400 pages that echo only escaped, nothing deleted.
+    const bad = await c.postForm('/hub/delete-server', { _xsrf: x, server_name: XSS }, false);
+    assert.equal(bad.status, 400);
+    assertEscaped(bad.body);
+    const shred = await c.postForm(
+      '/hub/delete-server',
+      { _xsrf: x, server_name: 'project-1', volumes: XSS },
+      false,
+    );
+    assert.equal(shred.status, 400);
+    assertEscaped(shred.body);
+    assert.equal((await c.postForm('/hub/delete-server', { _xsrf: x, server_name: '' }, false)).status, 400);
+    assert.equal(
+      (await c.postForm('/hub/delete-server', { _xsrf: x, server_name: 'nope' }, false)).status,
+      404,
+    );
+    assert.equal((await h.hub.ctx.servers.record(alice.id, 'project-1'))?.state, 'running');
+
+    // A running server is stopped, then removed; "keep" leaves its volume alone.
+    const before = spawner.disposed.length;
+    const kept = await c.postForm(
+      '/hub/delete-server',
+      { _xsrf: x, server_name: 'project-1', volumes: 'keep' },
+      false,
+    );
+    assert.equal(kept.status, 303);
+    assert.equal(kept.headers.get('location'), '/hub/home');
+    assert.equal(await h.hub.ctx.servers.record(alice.id, 'project-1'), undefined);
+    assert.equal(spawner.disposed.length, before);
+    home = await c.get('/hub/home');
     assert.doesNotMatch(home.body, /data-server="project-1"/);
+
+    // A stopped one with "delete": only its own volume is deleted.
+    await c.postForm('/hub/spawn', { _xsrf: x, server_name: 'scratch' }, false);
+    await c.postForm('/hub/stop', { _xsrf: x, server_name: 'scratch' }, false);
+    assert.equal((await h.hub.ctx.servers.record(alice.id, 'scratch'))?.state, 'stopped');
+    const dropped = await c.postForm(
+      '/hub/delete-server',
+      { _xsrf: x, server_name: 'scratch', volumes: 'delete' },
+      false,
+    );
+    assert.equal(dropped.status, 303);
+    assert.equal(await h.hub.ctx.servers.record(alice.id, 'scratch'), undefined);
+    assert.deepEqual(spawner.disposed.slice(before), [['alice', 'delete', 'scratch']]);
   });
 
   it('refuses a server name that is not a name, echoing it only escaped', async () => {
@@ -146,6 +240,11 @@ describe('home and spawn pages (real Postgres)', () => {
     assert.match(page.body, /ImportError: no module named jupyterhub/);
     assert.match(page.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assertEscaped(page.body);
+    // Home shows why it failed, and lists the server stopped so it can be started again or deleted.
+    const home2 = await c.get('/hub/home');
+    assert.match(home2.body, /The last start of the server <strong>broken<\/strong> failed: exited: &lt;img/);
+    assert.match(home2.body, /<tr data-server="broken">[\s\S]*?state-stopped[\s\S]*?<summary>Delete/);
+    assertEscaped(home2.body);
   });
 
   it('cancels a start from the pending page (the stop form aborts the flight)', async () => {

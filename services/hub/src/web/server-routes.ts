@@ -6,7 +6,9 @@ import { HubError } from '../errors.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { clearSessionCookie } from '../http/session-cookie.ts';
 import { serverPrefix } from '../servers/naming.ts';
+import { removeNamedServer } from '../servers/remove.ts';
 import { userHostsFor } from '../servers/user-hosts.ts';
+import { isVolumePolicy } from '../servers/volumes.ts';
 import { serverPath } from './format.ts';
 import { FORMS_JS } from './forms-script.ts';
 import { type HomeServer, homePage } from './home-page.ts';
@@ -57,20 +59,23 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
   app.get('/hub/home', async (req, reply) => {
     const id = await requirePageLogin(ctx, req, reply);
     if (!id) return reply;
-    const rows = await ctx.servers.forUser(id.user.id);
+    // Stopped named servers keep their record: they are listed, with their profile and last activity.
+    const rows = await ctx.servers.forUser(id.user.id, { includeStopped: true });
     const view = (name: string, row: ServerRow | undefined): HomeServer => {
       const pending = ctx.lifecycle.isPending(id.user, name);
-      const state = row ? (row.state === 'running' ? 'running' : row.state) : pending ? 'pending' : 'stopped';
-      const failure = row || pending ? undefined : ctx.lifecycle.lastFailure(id.user, name);
+      const active = row !== undefined && row.state !== 'stopped';
+      const state = active ? row.state : pending ? 'pending' : 'stopped';
+      const failure = active || pending ? undefined : ctx.lifecycle.lastFailure(id.user, name);
       const warning = ctx.culler.warning(id.user.name, name);
-      const notice = row || pending ? undefined : ctx.culler.notice(id.user.name, name)?.message;
+      const notice = active || pending ? undefined : ctx.culler.notice(id.user.name, name)?.message;
       return {
         name,
         state,
         url: serverPrefix(id.user.name, name),
         profile: row ? profileOf(row) : null,
-        started: row ? new Date(row.started) : null,
-        lastActivity: row?.last_activity ? new Date(row.last_activity) : null,
+        started: active ? new Date(row.started) : null,
+        // As the API's model: a server that reported no activity yet was last active when it started.
+        lastActivity: row ? new Date(row.last_activity ?? row.started) : null,
         ...(failure ? { failure } : {}),
         ...(warning || notice
           ? { cull: { ...(warning ? { warning } : {}), ...(notice ? { notice } : {}) } }
@@ -91,6 +96,7 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
         namedServers,
         adminAccess,
         picker,
+        volumePolicy: ctx.config.volumes.onUserDelete,
         banner: await settings.get('announcement'),
       }),
     );
@@ -177,6 +183,25 @@ export const serverPageRoutes: RouteModule = (app, { ctx, xsrf, secureCookies })
     if (!id) return reply;
     const server = serverNameFrom(((req.body ?? {}) as SpawnBody).server_name);
     await ctx.lifecycle.stop(id.user, server);
+    return reply.redirect('/hub/home', 303);
+  });
+
+  /**
+   * Delete a named server for good (stopped first if it runs), its home volume archived, deleted or kept as the
+   * form chose: the API's DELETE with {"remove": true} and ?volumes=.
+   */
+  app.post('/hub/delete-server', { preHandler: async (req) => xsrf.verify(req) }, async (req, reply) => {
+    const id = await requirePageLogin(ctx, req, reply);
+    if (!id) return reply;
+    const body = (req.body ?? {}) as SpawnBody & { volumes?: unknown };
+    const server = serverNameFrom(body.server_name);
+    if (server === '')
+      throw new HubError('BAD_REQUEST', 'your default server cannot be deleted, only stopped');
+    const volumes = body.volumes === undefined || body.volumes === '' ? undefined : body.volumes;
+    if (volumes !== undefined && !isVolumePolicy(volumes)) {
+      throw new HubError('BAD_REQUEST', 'the home volume choice must be archive, delete or keep');
+    }
+    await removeNamedServer(ctx, id.user, server, volumes);
     return reply.redirect('/hub/home', 303);
   });
 

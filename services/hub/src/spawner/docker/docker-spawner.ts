@@ -68,39 +68,40 @@ export class DockerSpawner implements Spawner {
     try {
       const imageId = await this.#imageId(req.image);
       throwIfAborted(signal, state);
-      await this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume));
-      throwIfAborted(signal, state);
-      await this.#ensureVolume(plan.volumeName, plan.labels);
-      throwIfAborted(signal, state);
-      if (plan.networkName) {
-        await this.#ensureNetwork(plan.networkName, plan.labels);
-        throwIfAborted(signal, state);
-      }
-      await this.#removeStale(plan.containerName);
+      // What the container needs is prepared at once: volumes, networks, a stale container's removal and the TLS
+      // files do not depend on each other, and each is a Docker round trip or more (a network create, the TLS
+      // helper), so in sequence they added up to a visible share of a spawn (bench/spawn).
+      const [, , , , tlsMounted, egress] = await Promise.all([
+        this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume)),
+        this.#ensureVolume(plan.volumeName, plan.labels),
+        plan.networkName ? this.#ensureNetwork(plan.networkName, plan.labels) : undefined,
+        this.#removeStale(plan.containerName),
+        tls && tlsVolume
+          ? (async () => {
+              // A fresh certificate at every start, for the names the proxy and the hub use to reach this server.
+              const files = await tls.issue({
+                user: req.user,
+                serverName: req.serverName,
+                hostnames: [...new Set([plan.containerName, hostnameFor(plan.containerName)])],
+              });
+              throwIfAborted(signal, state);
+              await fillTlsVolume(this.#docker, {
+                volumeName: tlsVolume,
+                helperName: `${plan.containerName}-tls`,
+                imageId,
+                user: this.#o.user,
+                labels: plan.labels,
+                deploymentId: this.#o.deploymentId,
+                files,
+              });
+              return true;
+            })()
+          : false,
+        req.egress ? this.#egressNetwork() : undefined,
+      ]);
       throwIfAborted(signal, state);
       let create = containerCreateOptions(this.#o, { ...plan, imageId });
-      if (tls && tlsVolume) {
-        // A fresh certificate at every start, for the names the proxy and the hub use to reach this server.
-        const files = await tls.issue({
-          user: req.user,
-          serverName: req.serverName,
-          hostnames: [...new Set([plan.containerName, hostnameFor(plan.containerName)])],
-        });
-        throwIfAborted(signal, state);
-        await fillTlsVolume(this.#docker, {
-          volumeName: tlsVolume,
-          helperName: `${plan.containerName}-tls`,
-          imageId,
-          user: this.#o.user,
-          labels: plan.labels,
-          deploymentId: this.#o.deploymentId,
-          files,
-        });
-        throwIfAborted(signal, state);
-        create = withTlsMount(create, tlsVolume);
-      }
-      const egress = req.egress ? await this.#egressNetwork() : undefined;
-      throwIfAborted(signal, state);
+      if (tlsMounted && tlsVolume) create = withTlsMount(create, tlsVolume);
       container = await this.#docker.createContainer(create);
       state = { containerId: container.id, ...state, imageId };
       // Joined before the first instruction runs, so the server never runs with a route it should not have.
@@ -169,12 +170,12 @@ export class DockerSpawner implements Spawner {
     await connectPeers(this.#docker, net, peers);
   }
 
-  /** A deleted user's home volumes, archived or deleted (home-volumes.ts). */
-  disposeStorage(user: string, action: StorageAction): Promise<StorageOutcome[]> {
+  /** A deleted user's home volumes, or a removed named server's, archived or deleted (home-volumes.ts). */
+  disposeStorage(user: string, action: StorageAction, serverName?: string): Promise<StorageOutcome[]> {
     const o = this.#o;
     const helperImage = o.helperImage || undefined;
     const opts = { prefix: o.prefix, deploymentId: o.deploymentId, helperImage, user: o.user };
-    return disposeHomeVolumes(this.#docker, opts, user, action);
+    return disposeHomeVolumes(this.#docker, opts, user, action, new Date(), serverName);
   }
 
   async #stopContainer(container: DockerContainer): Promise<void> {

@@ -68,16 +68,21 @@ async function homeVolumes(
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Archive or delete every home volume of `user`. Stops at the first failure; what is done stays done. */
+/**
+ * Archive or delete every home volume of `user`, or with `serverName` only that server's. Stops at the first
+ * failure; what is done stays done.
+ */
 export async function disposeHomeVolumes(
   docker: DockerClient,
   o: HomeVolumeOptions,
   user: string,
   action: StorageAction,
   now: Date = new Date(),
+  serverName?: string,
 ): Promise<StorageOutcome[]> {
   const out: StorageOutcome[] = [];
-  for (const v of await homeVolumes(docker, o, user)) {
+  const all = await homeVolumes(docker, o, user);
+  for (const v of serverName === undefined ? all : all.filter((x) => x.serverName === serverName)) {
     if (action === 'delete') {
       await removeVolume(docker, v.name);
       out.push({ volume: v.name, action: 'deleted' });
