@@ -104,6 +104,26 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
     case 'version':
       return ALLOW;
 
+    case 'image.pull': {
+      // Only by digest, only from an allowed repository, never an import (fromSrc) or a tag: the digest names
+      // the content, so a pull cannot bring anything but the image a profile pinned.
+      if (raw && raw.length > 0) return deny('a pull takes no body');
+      const from = p.query.getAll('fromImage');
+      const tag = p.query.getAll('tag');
+      if (from.length !== 1 || tag.length !== 1) return deny('a pull names one fromImage and one tag');
+      const repo = from[0] as string;
+      if (!/^sha256:[a-f0-9]{64}$/.test(tag[0] as string)) {
+        return deny('images are pulled by digest only (tag=sha256:<64 hex>)');
+      }
+      if (repo.includes('@') || repositoryOf(repo) !== normalizeRepository(repo)) {
+        return deny('fromImage must be a bare repository, without a tag or digest');
+      }
+      if (!config.imageRepositories.map(normalizeRepository).includes(normalizeRepository(repo))) {
+        return deny(`image ${repo} is not from an allowed repository`);
+      }
+      return ALLOW;
+    }
+
     case 'image.inspect': {
       const allowed = config.imageRepositories.map(normalizeRepository);
       if (!op.name.startsWith('sha256:') && !allowed.includes(repositoryOf(op.name))) {

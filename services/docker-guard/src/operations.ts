@@ -9,6 +9,8 @@ export type Operation =
   | { readonly kind: 'ping' }
   | { readonly kind: 'version' }
   | { readonly kind: 'image.inspect'; readonly name: string }
+  /** A pull by digest (`POST /images/create?fromImage=<repo>&tag=sha256:…`) of a missing profile image. */
+  | { readonly kind: 'image.pull' }
   | { readonly kind: 'container.create' }
   | { readonly kind: 'container.list' }
   | { readonly kind: 'container.inspect'; readonly id: string }
@@ -78,6 +80,7 @@ export function parseRequest(method: string, rawUrl: string): ParsedRequest | un
 const PARAMS: Partial<Record<Operation['kind'] | `container.action.${ContainerAction}`, readonly string[]>> =
   {
     'container.create': ['name'],
+    'image.pull': ['fromImage', 'tag'],
     'container.list': ['all', 'filters', 'limit'],
     'container.logs': ['stdout', 'stderr', 'tail', 'follow', 'timestamps', 'since', 'until'],
     'container.remove': ['force', 'v'],
@@ -113,6 +116,7 @@ function route(method: string, path: string): Operation | undefined {
   if (path === '/_ping' && (method === 'GET' || method === 'HEAD')) return { kind: 'ping' };
   if (path === '/version' && method === 'GET') return { kind: 'version' };
 
+  if (path === '/images/create' && method === 'POST') return { kind: 'image.pull' };
   if (a === 'images' && method === 'GET') {
     const m = /^\/images\/(.+)\/json$/.exec(path);
     if (m?.[1] && IMAGE.test(m[1]) && !m[1].includes('..')) return { kind: 'image.inspect', name: m[1] };

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     prefix: config.spawner.prefix,
     // Archiving a deleted user's home volume uses never-started helpers of an image already on the engine.
     helperImage: config.spawner.image,
+    pullTimeoutMs: config.spawner.pullTimeoutMs,
     defaultLimits: {
       memoryBytes: config.spawner.memoryBytes,
       nanoCpus: config.spawner.nanoCpus,

@@ -191,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
       prefix: env.BERTH_CONTAINER_PREFIX ?? 'berth',
       port: int(env, 'BERTH_SINGLEUSER_PORT', 8888),
       startTimeoutMs: int(env, 'BERTH_START_TIMEOUT_SECONDS', 120) * 1000,
+      pullTimeoutMs: int(env, 'BERTH_IMAGE_PULL_TIMEOUT_SECONDS', 600) * 1000,
       httpTimeoutMs: int(env, 'BERTH_HTTP_TIMEOUT_SECONDS', 30) * 1000,
       defaultUrl: env.BERTH_DEFAULT_URL ?? '/lab',
       memoryBytes: int(env, 'BERTH_MEM_LIMIT_MB', 2048) * 1024 * 1024,

@@ -241,6 +241,8 @@ export const configSchema = z.strictObject({
     prefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     port: z.number().int().min(1).max(65535),
     startTimeoutMs: z.number().int().positive(),
+    /** How long a pull of a missing digest-pinned image may take; 0 never pulls. Runs before the start timeout. */
+    pullTimeoutMs: z.number().int().nonnegative(),
     httpTimeoutMs: z.number().int().positive(),
     defaultUrl: z.string().startsWith('/'),
     memoryBytes: z.number().int().positive(),

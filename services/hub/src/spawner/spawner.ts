@@ -127,6 +127,10 @@ export type SpawnErrorCode =
   | 'IMAGE_NOT_FOUND'
   /** The image is not pinned, or the engine's image under that reference is not the pinned one. */
   | 'IMAGE_MISMATCH'
+  /** The image was pulled by its digest and the registry refused or does not have it. */
+  | 'IMAGE_PULL_FAILED'
+  /** Pulling the image took longer than the pull timeout (separate from the start timeout). */
+  | 'IMAGE_PULL_TIMEOUT'
   /** A profile's data volume does not exist (it is never created on the fly). */
   | 'DATA_VOLUME_NOT_FOUND'
   /** The GPUs the request names are not usable. */

@@ -10,6 +10,7 @@ import {
   type Spawner,
   type SpawnerState,
   type SpawnerStatus,
+  type SpawnProgress,
   type SpawnRequest,
   type Started,
   type StorageAction,
@@ -22,6 +23,7 @@ import { demuxLogs, lastLines } from './demux.ts';
 import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { disposeHomeVolumes } from './home-volumes.ts';
+import { pullableRef, pullByDigest } from './image-pull.ts';
 import {
   deploymentFilter,
   isBerth,
@@ -53,7 +55,7 @@ export class DockerSpawner implements Spawner {
     this.#docker = this.#o.docker;
   }
 
-  async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
+  async start(req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started> {
     throwIfAborted(signal);
     const tls = this.#o.internalTls;
     const plan = planContainer(this.#o, tls ? { ...req, env: tlsEnv(req.env) } : req);
@@ -66,7 +68,7 @@ export class DockerSpawner implements Spawner {
     };
     let container: DockerContainer | undefined;
     try {
-      const imageId = await this.#imageId(req.image);
+      const imageId = await this.#imageId(req.image, signal, progress);
       throwIfAborted(signal, state);
       // What the container needs is prepared at once: volumes, networks, a stale container's removal and the TLS
       // files do not depend on each other, and each is a Docker round trip or more (a network create, the TLS
@@ -258,14 +260,23 @@ export class DockerSpawner implements Spawner {
    * profiles pin what runs). The id it returns is what the container is created from, so a re-tag between
    * this check and the create cannot swap the image.
    */
-  async #imageId(image: string): Promise<string> {
+  async #imageId(image: string, signal?: AbortSignal, progress?: SpawnProgress): Promise<string> {
+    const inspect = () => this.#docker.getImage(image).inspect();
     let info: { readonly Id: string; readonly RepoDigests?: readonly string[] | null };
     try {
-      info = await this.#docker.getImage(image).inspect();
+      info = await inspect();
     } catch (err) {
-      if (isNotFound(err))
+      if (!isNotFound(err)) throw err;
+      // Absent: a digest reference is pulled (the digest names the content); anything else cannot be.
+      if (this.#o.pullTimeoutMs === 0 || !pullableRef(image)) {
         throw new SpawnError('IMAGE_NOT_FOUND', `image ${image} is not present on the engine`);
-      throw err;
+      }
+      await pullByDigest(this.#docker, image, {
+        timeoutMs: this.#o.pullTimeoutMs,
+        ...(signal ? { signal } : {}),
+        ...(progress ? { progress } : {}),
+      });
+      info = await inspect();
     }
     const pin = checkPin(image, info);
     if (!pin.ok) throw new SpawnError('IMAGE_MISMATCH', pin.why);
