@@ -117,13 +117,18 @@ describe('profiles on the real engine', { skip, timeout: 600_000 }, () => {
     assert.equal(probe.image_id, testImageId('exit3'));
   });
 
-  it('refuses a profile whose pinned image the engine does not hold', async () => {
+  it('refuses a profile whose image id the engine does not hold; a digest pin is accepted, to be pulled', async () => {
     const res = await api('/profiles', admin, {
       method: 'POST',
-      json: { name: 'ghost', image: `berth/singleuser@sha256:${'0'.repeat(64)}` },
+      json: { name: 'ghost', image: `sha256:${'0'.repeat(64)}` },
     });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { message: string }).message, /not on the container engine/);
+    const digest = await api('/profiles', admin, {
+      method: 'POST',
+      json: { name: 'later', image: `berth/singleuser@sha256:${'0'.repeat(64)}` },
+    });
+    assert.equal(digest.status, 201, await digest.text());
   });
 
   it('refuses spawn requests that choose anything, with 400, and Docker sees no event of the deployment', async () => {

@@ -38,6 +38,7 @@ export async function bootProfiles(o: {
     ...(o.images ? { images: o.images } : {}),
     gpuInventorySize: gpus.size,
     gpusFree: () => gpus.free().length,
+    pullsMissingDigests: o.config.spawner.pullTimeoutMs > 0,
     log: o.log,
   });
   if ('missing' in o.seeds) {

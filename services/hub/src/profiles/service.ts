@@ -39,6 +39,11 @@ export interface ProfileServiceDeps {
   readonly gpuInventorySize: number;
   /** GPUs free right now (for the spawn form). */
   readonly gpusFree?: () => number;
+  /**
+   * The spawner pulls a missing `repo@sha256:` image at the first start (BERTH_IMAGE_PULL_TIMEOUT_SECONDS > 0):
+   * such a profile may be added before its image is on the engine. Image ids must always be there.
+   */
+  readonly pullsMissingDigests?: boolean;
   readonly log: Logger;
 }
 
@@ -198,7 +203,14 @@ export class ProfileService {
     const info = await this.#d.images.inspect(spec.image).catch((err: unknown) => {
       throw new HubError('UNAVAILABLE', `cannot ask the container engine about the image: ${String(err)}`);
     });
-    if (!info) throw new HubError('INVALID_BODY', `image: ${spec.image} is not on the container engine`);
+    if (info) return;
+    if (this.#d.pullsMissingDigests && /^[^@\s]+@sha256:[a-f0-9]{64}$/.test(spec.image)) return;
+    throw new HubError(
+      'INVALID_BODY',
+      this.#d.pullsMissingDigests
+        ? `image: ${spec.image} is not on the container engine (only a repository@sha256: pin is pulled at the first start)`
+        : `image: ${spec.image} is not on the container engine (pulls are off: BERTH_IMAGE_PULL_TIMEOUT_SECONDS=0)`,
+    );
   }
 
   /** Probe `image` in the background (once at a time per image); the result is stored and shown by the API. */
