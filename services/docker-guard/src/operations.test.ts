@@ -68,7 +68,6 @@ describe('parseRequest', () => {
     ['POST', '/containers/abc/pause'],
     ['GET', '/containers/abc/export'],
     ['POST', '/build'],
-    ['POST', '/images/create?fromImage=evil'],
     ['POST', '/images/berth/singleuser/push'],
     ['POST', '/images/berth/singleuser/tag?repo=x'],
     ['DELETE', '/images/berth/singleuser'],
@@ -92,6 +91,16 @@ describe('parseRequest', () => {
   for (const [method, url] of refused) {
     it(`refuses ${method} ${url}`, () => assert.equal(parseRequest(method, url), undefined));
   }
+
+  it('parses a pull and forwards only fromImage and tag (an import from fromSrc, repo or changes never)', () => {
+    const p = parseRequest(
+      'POST',
+      '/v1.41/images/create?fromImage=berth%2Fsingleuser&tag=sha256%3Aab&fromSrc=http%3A%2F%2Fx&repo=y&changes=z',
+    );
+    assert.equal(p?.op.kind, 'image.pull');
+    assert.equal(p?.query.toString(), 'fromImage=berth%2Fsingleuser&tag=sha256%3Aab');
+    // Which pulls pass is decide.ts's call, on the real engine in test/guard/docker-guard.test.ts.
+  });
 
   it('forwards only the parameters Docker reads (dockerode copies the body, environment included, into the query)', () => {
     const p = parseRequest(
