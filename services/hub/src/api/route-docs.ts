@@ -226,9 +226,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     responses: {
       201: json('started', serverModel),
       202: none('starting; follow the progress URL'),
-      409: json('already running', errorModel),
+      409: json(
+        'already running; too few free GPUs; or no profile named and every profile is retired',
+        errorModel,
+      ),
       429: json('too many spawns; Retry-After says when to try again', errorModel),
       500: json('the spawn failed (named in the message)', errorModel),
+      503: json('no profile named and none is defined (the default image was not on the engine)', errorModel),
     },
   },
   'DELETE /hub/api/users/:name/server': {
@@ -251,9 +255,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     responses: {
       201: json('started', serverModel),
       202: none('starting; follow the progress URL'),
-      409: json('already running', errorModel),
+      409: json(
+        'already running; too few free GPUs; or no profile named and every profile is retired',
+        errorModel,
+      ),
       429: json('too many spawns; Retry-After says when to try again', errorModel),
       500: json('the spawn failed (named in the message)', errorModel),
+      503: json('no profile named and none is defined (the default image was not on the engine)', errorModel),
     },
   },
   'DELETE /hub/api/users/:name/servers/:server': {

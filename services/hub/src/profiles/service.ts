@@ -109,11 +109,15 @@ export class ProfileService {
       const def = name ? await this.#d.repo.latest(name) : undefined;
       if (def && !def.retired && mayUse(def.spec, user)) return def;
       const all = await this.list();
-      if (!all.some((v) => !v.retired)) {
+      if (all.length === 0) {
         throw new HubError(
           'UNAVAILABLE',
           'no profile is defined yet (is BERTH_SINGLEUSER_IMAGE on the engine?)',
         );
+      }
+      // Admins retired them all: a state of the hub's data to change, not an outage (409, not 503).
+      if (!all.some((v) => !v.retired)) {
+        throw new HubError('CONFLICT', 'every profile is retired; an admin can restore one');
       }
       const usable = all.filter((v) => !v.retired && mayUse(v.spec, user));
       if (usable.length === 1) return usable[0] as ProfileVersion;
