@@ -580,6 +580,20 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
       .split('\n')
       .filter((v) => v.startsWith(`${stack.project}-home-`));
 
+  /** An opened confirmation form lies wholly inside its table's visible box (a clipped choice is a broken page). */
+  async function assertNotClipped(form: ReturnType<Page['locator']>): Promise<void> {
+    const out = await form.evaluate((f) => {
+      const wrap = f.closest('.table-wrap') ?? document.documentElement;
+      const r = f.getBoundingClientRect();
+      const w = wrap.getBoundingClientRect();
+      return { form: [r.left, r.right] as const, box: [w.left, w.right] as const };
+    });
+    assert.ok(
+      out.form[0] >= out.box[0] - 1 && out.form[1] <= out.box[1] + 1,
+      `the form ${JSON.stringify(out.form)} is clipped by its table ${JSON.stringify(out.box)}`,
+    );
+  }
+
   /** Start a named server through the home page's form and the picker, until its JupyterLab answers. */
   async function startNamed(p: Page, server: string, profile: string): Promise<void> {
     await retrying(p, async () => {
@@ -621,9 +635,14 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
     // Stopped, it keeps its row: profile and last activity, Start and Delete.
     assert.equal((await row.locator('td[data-label="Profile"]').textContent())?.trim(), 'standard');
     assert.equal(await row.locator('td[data-label="Last activity"] time').count(), 1);
-    assert.equal(await row.locator('button:text("Start")').count(), 1);
+    // With profiles, Start is a link to the picker.
+    assert.equal(
+      await row.locator('a.button:text("Start")').getAttribute('href'),
+      '/hub/spawn/alice/scratch',
+    );
     assert.equal(await row.locator('a.button:text("Open")').count(), 0);
     await row.locator('summary:text("Delete")').click();
+    await assertNotClipped(row.locator('form.confirm'));
     await shot('home-named-stopped');
     const containers = execFileSync(
       'docker',
@@ -760,6 +779,7 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
           if ((await p.locator(`tr[data-user="${user}"]`).count()) === 0) return true;
           await p.locator(`tr[data-user="${user}"] summary`).click();
           await p.locator(`tr[data-user="${user}"] input[name="volumes"][value="${choice}"]`).check();
+          await assertNotClipped(p.locator(`tr[data-user="${user}"] form.confirm`));
           if (choice === 'keep') await shot('admin-user-delete', p);
           await p.locator(`tr[data-user="${user}"] button:text("Delete ${user}")`).click();
           await p.waitForTimeout(1000);
