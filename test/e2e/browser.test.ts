@@ -749,6 +749,10 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
   });
 
   it('lets an admin delete users, keeping the home volume of one and deleting the other', async () => {
+    // Signed in first: starting and stopping a server below changes the host's networks, which cuts Chromium's
+    // requests in flight (see support/browser.ts).
+    const { p } = await newContext();
+    await signIn(p, 'root', ROOT_PW);
     // erin gets a home volume by running a server once (started and stopped through the API).
     const added = await stack.berth(['user', 'add', 'erin']);
     assert.equal(added.code, 0, added.stderr);
@@ -769,8 +773,6 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
     assert.deepEqual(homeVolumes('erin'), [`${stack.project}-home-erin`]);
     assert.deepEqual(homeVolumes('bob'), [`${stack.project}-home-bob`], 'bob ran a server above');
 
-    const { p } = await newContext();
-    await signIn(p, 'root', ROOT_PW);
     const remove = async (user: string, choice: 'keep' | 'delete') => {
       await retrying(p, () => p.goto(`${stack.base}/hub/admin/users?q=${user}`));
       await until(
