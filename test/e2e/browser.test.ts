@@ -79,8 +79,44 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
   const blocked: string[][] = [];
   const dialogs: string[] = [];
   let page: Page;
-  const shot = (name: string, p: Page = page) =>
-    p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  const shot = async (name: string, p: Page = page) => {
+    await styled(p);
+    await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  };
+
+  /**
+   * The page's own stylesheet has loaded: an unstyled page is a broken screenshot. Chromium here drops requests
+   * whenever a Docker network appears or goes (support/browser.ts), the stylesheet's too; then the page's link
+   * is loaded again (the same URL; nothing is added), at most three times.
+   */
+  async function styled(p: Page): Promise<void> {
+    const CSS = 'link[rel="stylesheet"][href="/hub/static/berth.css"]';
+    for (let i = 0; i < 3; i++) {
+      const state = await p.evaluate((sel) => {
+        const link = document.querySelector<HTMLLinkElement>(sel);
+        if (!link) return 'no link';
+        try {
+          return (link.sheet?.cssRules.length ?? 0) > 0 ? 'ok' : 'not loaded';
+        } catch {
+          return 'not loaded';
+        }
+      }, CSS);
+      if (state === 'ok') return;
+      assert.notEqual(state, 'no link', `${p.url()} links no stylesheet`);
+      await p.evaluate(
+        (sel) =>
+          new Promise<void>((done) => {
+            const link = document.querySelector<HTMLLinkElement>(sel) as HTMLLinkElement;
+            const again = link.cloneNode() as HTMLLinkElement;
+            again.onload = () => done();
+            again.onerror = () => done();
+            link.replaceWith(again);
+          }),
+        CSS,
+      );
+    }
+    throw new Error(`the stylesheet of ${p.url()} did not load`);
+  }
 
   /** A fresh browser profile (own cookies), off-host requests aborted, dialogs recorded and dismissed. */
   async function newContext(width = 1280, height = 800): Promise<{ c: BrowserContext; p: Page }> {
