@@ -3,7 +3,7 @@
 #
 #   bash images/build-offline.sh [options] [IMAGE...]      (npm run images:offline -- [options] [IMAGE...])
 #
-# IMAGE: base node postgres caddy singleuser openldap oidc-demo pytools hub proxy docker-guard app (app = hub + proxy +
+# IMAGE: base node postgres caddy singleuser openldap oidc-demo pytools dind registry hub proxy docker-guard app (app = hub + proxy +
 # docker-guard). Default: all, in that order.
 # Options:
 #   --force, -f     rebuild the selected images even if they exist and are up to date
@@ -15,7 +15,7 @@
 # Environment: BERTH_HUB_IMAGE, BERTH_PROXY_IMAGE, BERTH_DOCKER_GUARD_IMAGE name the app images (the same variables
 # compose reads), so a second checkout can build its own, e.g. BERTH_HUB_IMAGE=berth/hub:mybranch.
 #
-# Third-party images (base, node, postgres, caddy, singleuser, openldap, oidc-demo, pytools) are skipped when present and built from
+# Third-party images (base, node, postgres, caddy, singleuser, openldap, oidc-demo, pytools, dind, registry) are skipped when present and built from
 # the current images/<name>/ files; hub, proxy and docker-guard are always rebuilt (the layer cache makes that cheap).
 set -euo pipefail
 
@@ -38,11 +38,13 @@ IMG_SINGLEUSER=berth/singleuser:lab
 IMG_OPENLDAP=berth/openldap:2.5
 IMG_OIDC_DEMO=berth/oidc-demo:dev
 IMG_PYTOOLS=berth/pytools:6.1
+IMG_DIND=berth/dind:20.10
+IMG_REGISTRY=berth/registry:2.8
 # The app images honour the names compose reads, so a second checkout can build and test its own copies.
 IMG_HUB=${BERTH_HUB_IMAGE:-berth/hub:dev}
 IMG_PROXY=${BERTH_PROXY_IMAGE:-berth/proxy:dev}
 IMG_DOCKER_GUARD=${BERTH_DOCKER_GUARD_IMAGE:-berth/docker-guard:dev}
-ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools hub proxy docker-guard)
+ALL_NAMES=(base node postgres caddy singleuser openldap oidc-demo pytools dind registry hub proxy docker-guard)
 
 FORCE=0 NO_APP=0 WRITE_ENV=1 HOST_CA=1 VERBOSE=0
 WANT=()
@@ -59,7 +61,7 @@ while [ $# -gt 0 ]; do
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     app) WANT+=(hub proxy docker-guard) ;;
-    base|node|postgres|caddy|singleuser|openldap|oidc-demo|pytools|hub|proxy|docker-guard) WANT+=("$1") ;;
+    base|node|postgres|caddy|singleuser|openldap|oidc-demo|pytools|dind|registry|hub|proxy|docker-guard) WANT+=("$1") ;;
     *) echo "unknown image: $1 (expected one of: ${ALL_NAMES[*]} app)" >&2; exit 2 ;;
   esac
   shift
@@ -407,6 +409,8 @@ wanted singleuser && build_singleuser
 wanted openldap && build_kit_image openldap "$IMG_OPENLDAP"
 wanted oidc-demo && build_oidc_demo
 wanted pytools && build_pytools
+wanted dind && build_kit_image dind "$IMG_DIND"
+wanted registry && build_kit_image registry "$IMG_REGISTRY"
 
 [ "$WRITE_ENV" = 1 ] && write_env
 

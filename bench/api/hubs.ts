@@ -117,6 +117,8 @@ export async function startBerth(): Promise<Hub> {
       env: {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
+        // The hub image's environment (Dockerfile), unless told otherwise.
+        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
         BENCH_DATABASE_URL: pg.url,
         BENCH_ADMIN_TOKEN: adminToken,
         BENCH_USER_TOKEN: userToken,

@@ -395,6 +395,36 @@ describe('what a compromised hub tries through the guard', { skip, timeout: 300_
     assert.equal(r2.statusCode, 403);
   });
 
+  test('a pull goes through only by digest and from an allowed repository; tags and imports are refused', async () => {
+    const digest = `sha256:${'1'.repeat(64)}`;
+    const refused = [
+      { fromImage: 'berth-test/sleeper', tag: 'latest' },
+      { fromImage: 'evil/miner', tag: digest },
+      { fromImage: 'berth-test/sleeper:latest', tag: digest },
+      { fromImage: `berth-test/sleeper@${digest}`, tag: digest },
+      { fromSrc: 'http://127.0.0.1:1/rootfs.tar', repo: 'berth-test/sleeper', tag: digest },
+    ];
+    for (const opts of refused) {
+      const r = await refusal(guarded.createImage(opts) as Promise<unknown>);
+      assert.equal(r.statusCode, 403, `${JSON.stringify(opts)}: ${r.message}`);
+    }
+    // An allowed repository by digest reaches the engine, which has no registry for it here: its own error, not
+    // the guard's 403.
+    const passed = await guarded.createImage({ fromImage: 'berth-test/sleeper', tag: digest }).then(
+      (stream) =>
+        new Promise<string>((resolve) => {
+          let text = '';
+          stream.on('data', (c: Buffer) => {
+            text += c.toString();
+          });
+          stream.on('end', () => resolve(text));
+          stream.on('error', (e: Error) => resolve(e.message));
+        }),
+      (err: { statusCode?: number; message: string }) => `${err.statusCode}: ${err.message}`,
+    );
+    assert.doesNotMatch(passed, /^403/, passed);
+  });
+
   test('refuses everything else: images, builds, system, swarm, upgrades', async () => {
     const calls = [
       () => guarded.pull('evil/miner:1'),

@@ -12,6 +12,8 @@ export interface FuzzResult {
   readonly requests: number;
   /** Every response with a 5xx status: method, URL and status. */
   readonly serverErrors: readonly { method: string; url: string; status: number }[];
+  /** How many responses had each status: a run whose caller lost its powers shows up as a wall of 403s. */
+  readonly byStatus: Readonly<Record<number, number>>;
   readonly exitCode: number;
   readonly output: string;
 }
@@ -84,7 +86,10 @@ export async function fuzzApi(opts: {
       ? (JSON.parse(readFileSync(harFile, 'utf8')) as Har)
       : { log: { entries: [] } };
     const entries = har.log.entries;
+    const byStatus: Record<number, number> = {};
+    for (const e of entries) byStatus[e.response.status] = (byStatus[e.response.status] ?? 0) + 1;
     return {
+      byStatus,
       requests: entries.length,
       serverErrors: entries
         .filter((e) => e.response.status >= 500)

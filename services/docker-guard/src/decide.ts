@@ -25,6 +25,7 @@ import {
   normalizeRepository,
   repositoryOf,
 } from './policy.ts';
+import { checkSecretCreate, checkServiceCreate } from './swarm-policy.ts';
 import type { ContainerInspect, LabelledInspect, Upstream } from './upstream.ts';
 
 export type Decision =
@@ -102,6 +103,26 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
     case 'ping':
     case 'version':
       return ALLOW;
+
+    case 'image.pull': {
+      // Only by digest, only from an allowed repository, never an import (fromSrc) or a tag: the digest names
+      // the content, so a pull cannot bring anything but the image a profile pinned.
+      if (raw && raw.length > 0) return deny('a pull takes no body');
+      const from = p.query.getAll('fromImage');
+      const tag = p.query.getAll('tag');
+      if (from.length !== 1 || tag.length !== 1) return deny('a pull names one fromImage and one tag');
+      const repo = from[0] as string;
+      if (!/^sha256:[a-f0-9]{64}$/.test(tag[0] as string)) {
+        return deny('images are pulled by digest only (tag=sha256:<64 hex>)');
+      }
+      if (repo.includes('@') || repositoryOf(repo) !== normalizeRepository(repo)) {
+        return deny('fromImage must be a bare repository, without a tag or digest');
+      }
+      if (!config.imageRepositories.map(normalizeRepository).includes(normalizeRepository(repo))) {
+        return deny(`image ${repo} is not from an allowed repository`);
+      }
+      return ALLOW;
+    }
 
     case 'image.inspect': {
       const allowed = config.imageRepositories.map(normalizeRepository);
@@ -290,7 +311,157 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
         ? ALLOW
         : deny(`network ${op.id} is not this deployment's`);
     }
+
+    default:
+      return decideSwarm(op, p, raw, ctx);
   }
+}
+
+interface SpecInspect {
+  readonly ID?: string;
+  readonly Spec?: {
+    readonly Name?: string;
+    readonly Labels?: Record<string, string> | null;
+    readonly ContainerSpec?: { readonly Labels?: Record<string, string> | null };
+  };
+}
+
+const TASK_ID = /^[a-z0-9]{25}$/;
+
+/**
+ * The Swarm calls. A service, task or secret is the deployment's when its labels say so (a task by its
+ * container spec's labels); task lists are narrowed to named services or task IDs the guard checked first,
+ * since a task carries its service's environment (tokens included).
+ */
+async function decideSwarm(
+  op: Operation,
+  p: ParsedRequest,
+  raw: Buffer | undefined,
+  ctx: DecideContext,
+): Promise<Decision> {
+  const { config } = ctx;
+  const ours = (labels: Record<string, string> | null | undefined) => isOurs(labels, config.deploymentId);
+  switch (op.kind) {
+    case 'node.list':
+      return ALLOW;
+
+    case 'service.list':
+    case 'secret.list': {
+      const labels = labelFilters(p.query.get('filters'));
+      return labels?.includes(`${LABEL_DEPLOYMENT}=${config.deploymentId}`)
+        ? ALLOW
+        : deny(`only this deployment's ${op.kind === 'service.list' ? 'services' : 'secrets'} may be listed`);
+    }
+
+    case 'service.inspect':
+    case 'service.remove':
+    case 'service.logs': {
+      const svc = await inspect<SpecInspect>(ctx, `/services/${op.id}`, `service: ${op.id}`);
+      return ours(svc.Spec?.Labels) ? ALLOW : deny(`service ${op.id} is not this deployment's`);
+    }
+
+    case 'secret.remove': {
+      const sec = await inspect<SpecInspect>(ctx, `/secrets/${op.id}`, `secret: ${op.id}`);
+      return ours(sec.Spec?.Labels) ? ALLOW : deny(`secret ${op.id} is not this deployment's`);
+    }
+
+    case 'task.list': {
+      const f = taskFilters(p.query.get('filters'));
+      if (!f) return deny('tasks may only be listed by service or task ID (and desired state)');
+      for (const s of f.service) {
+        const svc = await inspect<SpecInspect>(ctx, `/services/${enc(s)}`, `service: ${s}`);
+        if (!ours(svc.Spec?.Labels)) return deny(`service ${s} is not this deployment's`);
+      }
+      for (const id of f.id) {
+        if (!TASK_ID.test(id)) return deny('task IDs must be given in full');
+        const task = await inspect<SpecInspect>(ctx, `/tasks/${id}`, `task: ${id}`).catch((err: unknown) => {
+          // A task already reaped is simply not listed.
+          if (err instanceof Passthrough && err.status === 404) return undefined;
+          throw err;
+        });
+        if (task && !ours(task.Spec?.ContainerSpec?.Labels))
+          return deny(`task ${id} is not this deployment's`);
+      }
+      return ALLOW;
+    }
+
+    case 'secret.create': {
+      const body = parseJson(raw);
+      const v = checkSecretCreate(body, config);
+      return v.ok ? { allow: true, body: Buffer.from(JSON.stringify(body)) } : deny(v.reason);
+    }
+
+    case 'service.create': {
+      const body = parseJson(raw);
+      const v = checkServiceCreate(body, config);
+      if (!v.ok) return deny(v.reason);
+      const { image, networks, secrets, readOnlyVolumes } = v.needs;
+      const img = await inspect<{ RepoTags?: string[]; RepoDigests?: string[] }>(
+        ctx,
+        `/images/${image}/json`,
+        'image',
+      );
+      if (!imageAllowed(image, img, config.imageRepositories)) {
+        return deny(
+          `image ${image} is not from an allowed repository (${config.imageRepositories.join(', ')})`,
+        );
+      }
+      for (const n of networks) {
+        const net = await inspect<LabelledInspect>(ctx, `/networks/${enc(n)}`, 'network').catch(
+          () => undefined,
+        );
+        const shared =
+          config.usersNetwork !== undefined &&
+          (n === config.usersNetwork || net?.Name === config.usersNetwork);
+        if (!net || !(shared || (ours(net.Labels) && net.Labels?.[LABEL_EGRESS] !== 'true'))) {
+          return deny(`network ${n} is not one of this deployment's server networks`);
+        }
+      }
+      for (const s of secrets) {
+        const sec = await inspect<SpecInspect>(ctx, `/secrets/${s.id}`, 'secret').catch(() => undefined);
+        if (!sec || !ours(sec.Spec?.Labels) || sec.Spec?.Name !== s.name) {
+          return deny(`secret ${s.name} is not this deployment's`);
+        }
+      }
+      for (const v of readOnlyVolumes) {
+        if (!config.dataVolumes.includes(v)) return deny(`volume ${v} is not a data volume the guard allows`);
+      }
+      return { allow: true, body: Buffer.from(JSON.stringify(body)) };
+    }
+
+    default:
+      return deny('not an allowed Docker call');
+  }
+}
+
+/** A task list's filters: only `service`, `id` and `desired-state`, and at least one service or task ID. */
+function taskFilters(filters: string | null): { service: string[]; id: string[] } | undefined {
+  if (!filters) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(filters);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const values = (v: unknown): string[] | undefined => {
+    if (v === undefined) return [];
+    if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+    if (typeof v === 'object' && v !== null) {
+      return Object.entries(v)
+        .filter(([, on]) => on === true)
+        .map(([k]) => k);
+    }
+    return undefined;
+  };
+  const f = parsed as Record<string, unknown>;
+  if (Object.keys(f).some((k) => !['service', 'id', 'desired-state'].includes(k))) return undefined;
+  const service = values(f.service);
+  const id = values(f.id);
+  if (!service || !id || values(f['desired-state']) === undefined) return undefined;
+  if (service.length === 0 && id.length === 0) return undefined;
+  if (service.some((s) => !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s))) return undefined;
+  return { service, id };
 }
 
 function hasLimits(c: ContainerInspect): boolean {

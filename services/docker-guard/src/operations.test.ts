@@ -31,6 +31,16 @@ describe('parseRequest', () => {
     ['POST', '/networks/berth-alice-net/connect', 'network.connect'],
     ['POST', '/networks/berth-alice-net/disconnect', 'network.disconnect'],
     ['DELETE', '/networks/berth-alice-net', 'network.remove'],
+    ['POST', '/v1.41/services/create', 'service.create'],
+    ['GET', '/services?filters=%7B%7D', 'service.list'],
+    ['GET', '/services/berth-alice', 'service.inspect'],
+    ['DELETE', '/services/abc', 'service.remove'],
+    ['GET', '/services/abc/logs?stdout=true&tail=10', 'service.logs'],
+    ['GET', '/tasks?filters=%7B%7D', 'task.list'],
+    ['GET', '/nodes', 'node.list'],
+    ['POST', '/secrets/create', 'secret.create'],
+    ['GET', '/secrets?filters=%7B%7D', 'secret.list'],
+    ['DELETE', '/secrets/abc', 'secret.remove'],
   ];
   for (const [method, url, kind] of allowed) {
     it(`allows ${method} ${url}`, () => assert.equal(parseRequest(method, url)?.op.kind, kind));
@@ -38,6 +48,16 @@ describe('parseRequest', () => {
 
   const refused: [string, string][] = [
     ['POST', '/containers/abc/exec'],
+    ['POST', '/services/abc/update?version=1'],
+    ['POST', '/swarm/join'],
+    ['GET', '/swarm'],
+    ['POST', '/nodes/abc/update?version=1'],
+    ['DELETE', '/nodes/abc'],
+    ['GET', '/secrets/abc'],
+    ['POST', '/secrets/abc/update'],
+    ['POST', '/configs/create'],
+    ['GET', '/tasks/abc/logs'],
+    ['POST', '/plugins/pull'],
     ['POST', '/exec/abc/start'],
     ['POST', '/containers/abc/attach'],
     ['HEAD', '/containers/abc/archive?path=/etc'],
@@ -59,8 +79,6 @@ describe('parseRequest', () => {
     ['GET', '/events'],
     ['POST', '/swarm/init'],
     ['GET', '/plugins'],
-    ['POST', '/services/create'],
-    ['GET', '/secrets'],
     ['POST', '/session'],
     ['GET', '/system/df'],
     ['GET', '/containers/..%2F..%2Finfo/json'],

@@ -9,6 +9,8 @@ export type Operation =
   | { readonly kind: 'ping' }
   | { readonly kind: 'version' }
   | { readonly kind: 'image.inspect'; readonly name: string }
+  /** A pull by digest (`POST /images/create?fromImage=<repo>&tag=sha256:…`) of a missing profile image. */
+  | { readonly kind: 'image.pull' }
   | { readonly kind: 'container.create' }
   | { readonly kind: 'container.list' }
   | { readonly kind: 'container.inspect'; readonly id: string }
@@ -24,7 +26,18 @@ export type Operation =
   | { readonly kind: 'network.inspect'; readonly id: string }
   | { readonly kind: 'network.connect'; readonly id: string }
   | { readonly kind: 'network.disconnect'; readonly id: string }
-  | { readonly kind: 'network.remove'; readonly id: string };
+  | { readonly kind: 'network.remove'; readonly id: string }
+  // Swarm (the Swarm spawner, on a manager): services, their tasks, nodes, and TLS secrets.
+  | { readonly kind: 'service.create' }
+  | { readonly kind: 'service.list' }
+  | { readonly kind: 'service.inspect'; readonly id: string }
+  | { readonly kind: 'service.remove'; readonly id: string }
+  | { readonly kind: 'service.logs'; readonly id: string }
+  | { readonly kind: 'task.list' }
+  | { readonly kind: 'node.list' }
+  | { readonly kind: 'secret.create' }
+  | { readonly kind: 'secret.list' }
+  | { readonly kind: 'secret.remove'; readonly id: string };
 
 export type ContainerAction = 'start' | 'stop' | 'kill' | 'wait';
 
@@ -67,6 +80,7 @@ export function parseRequest(method: string, rawUrl: string): ParsedRequest | un
 const PARAMS: Partial<Record<Operation['kind'] | `container.action.${ContainerAction}`, readonly string[]>> =
   {
     'container.create': ['name'],
+    'image.pull': ['fromImage', 'tag'],
     'container.list': ['all', 'filters', 'limit'],
     'container.logs': ['stdout', 'stderr', 'tail', 'follow', 'timestamps', 'since', 'until'],
     'container.remove': ['force', 'v'],
@@ -76,6 +90,10 @@ const PARAMS: Partial<Record<Operation['kind'] | `container.action.${ContainerAc
     'container.action.kill': ['signal'],
     'container.action.wait': ['condition'],
     'volume.remove': ['force'],
+    'service.list': ['filters'],
+    'service.logs': ['stdout', 'stderr', 'tail', 'follow', 'timestamps', 'since', 'details'],
+    'task.list': ['filters'],
+    'secret.list': ['filters'],
   };
 
 function keepParams(op: Operation, query: URLSearchParams): URLSearchParams {
@@ -98,6 +116,7 @@ function route(method: string, path: string): Operation | undefined {
   if (path === '/_ping' && (method === 'GET' || method === 'HEAD')) return { kind: 'ping' };
   if (path === '/version' && method === 'GET') return { kind: 'version' };
 
+  if (path === '/images/create' && method === 'POST') return { kind: 'image.pull' };
   if (a === 'images' && method === 'GET') {
     const m = /^\/images\/(.+)\/json$/.exec(path);
     if (m?.[1] && IMAGE.test(m[1]) && !m[1].includes('..')) return { kind: 'image.inspect', name: m[1] };
@@ -141,6 +160,32 @@ function route(method: string, path: string): Operation | undefined {
     if (p.length === 3 && c === 'disconnect' && method === 'POST') return { kind: 'network.disconnect', id };
     return undefined;
   }
+  if (a === 'services' || a === 'tasks' || a === 'nodes' || a === 'secrets') return swarmRoute(method, p);
+  return undefined;
+}
+
+function swarmRoute(method: string, p: readonly string[]): Operation | undefined {
+  const [a, b, c] = p;
+  if (p.length === 1 && method === 'GET') {
+    if (a === 'services') return { kind: 'service.list' };
+    if (a === 'tasks') return { kind: 'task.list' };
+    if (a === 'nodes') return { kind: 'node.list' };
+    if (a === 'secrets') return { kind: 'secret.list' };
+    return undefined;
+  }
+  if (p.length === 2 && b === 'create' && method === 'POST') {
+    if (a === 'services') return { kind: 'service.create' };
+    if (a === 'secrets') return { kind: 'secret.create' };
+    return undefined;
+  }
+  const id = seg(b);
+  if (!id) return undefined;
+  if (a === 'services') {
+    if (p.length === 2 && method === 'GET') return { kind: 'service.inspect', id };
+    if (p.length === 2 && method === 'DELETE') return { kind: 'service.remove', id };
+    if (p.length === 3 && c === 'logs' && method === 'GET') return { kind: 'service.logs', id };
+  }
+  if (a === 'secrets' && p.length === 2 && method === 'DELETE') return { kind: 'secret.remove', id };
   return undefined;
 }
 
@@ -151,6 +196,8 @@ export function needsBody(op: Operation): boolean {
     op.kind === 'volume.create' ||
     op.kind === 'network.create' ||
     op.kind === 'network.connect' ||
-    op.kind === 'network.disconnect'
+    op.kind === 'network.disconnect' ||
+    op.kind === 'service.create' ||
+    op.kind === 'secret.create'
   );
 }

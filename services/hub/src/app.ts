@@ -11,6 +11,9 @@ import { RoleBook } from './authz/roles.ts';
 import { ServiceTokens } from './authz/services.ts';
 import type { Config } from './config/schema.ts';
 import { AccessRepo } from './db/access-repo.ts';
+import { CachedReads } from './db/cached-reads.ts';
+import { ChangeFeed } from './db/change-feed.ts';
+import { ChangeListener } from './db/change-listener.ts';
 import { createDatabase, migrateToLatest } from './db/database.ts';
 import { GroupsRepo } from './db/groups-repo.ts';
 import { OAuthRepo } from './db/oauth-repo.ts';
@@ -60,8 +63,12 @@ export interface Hub {
 export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   const startedAt = performance.now();
   const log = parts.log ?? pino(loggerOptions(config.logLevel));
-  const db = createDatabase(config.database.url, 10, (err) =>
-    log.warn({ err: err.message }, 'an idle database connection was closed by the server'),
+  const changes = new ChangeFeed();
+  const db = createDatabase(
+    config.database.url,
+    10,
+    (err) => log.warn({ err: err.message }, 'a database connection was closed by the server'),
+    changes,
   );
   const users = new UsersRepo(db);
   const metrics = new HubMetrics(databaseSources(db));
@@ -76,6 +83,12 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   // A bad profiles file, or an image that cannot be pinned, stops the hub before the database is touched.
   const seeds = await readSeeds(config, parts.images);
   await migrateToLatest(db);
+  const changeListener = new ChangeListener(
+    config.database.url,
+    changes,
+    log.child({ component: 'changes' }),
+  );
+  await changeListener.start();
   const access = new AccessRepo(db);
   const sets = accessSets(config.auth);
   await applyAccessAtStart(access, sets, {
@@ -163,7 +176,8 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     tokens,
     servers,
     oauthRepo,
-    identity: new IdentityResolver({ users, tokens, sessions, roles }),
+    identity: new IdentityResolver({ users, tokens, sessions, roles, changes }),
+    reads: new CachedReads(changes, users, servers),
     oauth: new OAuthProvider({ oauth: oauthRepo, tokens, tokenTtlSeconds: config.sessions.maxAgeSeconds }),
     lifecycle,
     profiles,
@@ -189,6 +203,7 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
     async close() {
       culler.close();
       await app.close();
+      await changeListener.close();
       await db.destroy();
     },
   };

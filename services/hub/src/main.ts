@@ -7,6 +7,9 @@ import { readSecretFile, SecretFileError } from './secrets.ts';
 import { composePeers } from './spawner/docker/compose-peers.ts';
 import { DockerImages } from './spawner/docker/docker-images.ts';
 import { DockerSpawner } from './spawner/docker/docker-spawner.ts';
+import type { Spawner } from './spawner/spawner.ts';
+import { swarmClient } from './spawner/swarm/client.ts';
+import { SwarmSpawner } from './spawner/swarm/swarm-spawner.ts';
 import { PkiError } from './tls/pki.ts';
 import { type InternalTls, loadInternalTls } from './tls/runtime.ts';
 
@@ -25,13 +28,14 @@ async function main(): Promise<void> {
       hubNames: [...new Set([new URL(config.hubApiUrlForServers).hostname, 'hub'])],
     });
   }
-  const spawner = new DockerSpawner({
+  const dockerSpawner = new DockerSpawner({
     docker,
     network: config.spawner.network,
     deploymentId: config.spawner.deploymentId,
     prefix: config.spawner.prefix,
     // Archiving a deleted user's home volume uses never-started helpers of an image already on the engine.
     helperImage: config.spawner.image,
+    pullTimeoutMs: config.spawner.pullTimeoutMs,
     defaultLimits: {
       memoryBytes: config.spawner.memoryBytes,
       nanoCpus: config.spawner.nanoCpus,
@@ -52,6 +56,23 @@ async function main(): Promise<void> {
     // Profiles with `egress` also join the egress network, whose range the firewall service filters.
     egress: { subnetPool: config.spawner.egressSubnetPool },
   });
+  // BERTH_SPAWNER=swarm: one Swarm service per server, through the same guard on a manager (docs/swarm.md).
+  const spawner: Spawner =
+    config.spawner.backend === 'swarm'
+      ? new SwarmSpawner({
+          swarm: swarmClient(docker),
+          network: config.spawner.network,
+          deploymentId: config.spawner.deploymentId,
+          prefix: config.spawner.prefix,
+          defaultLimits: {
+            memoryBytes: config.spawner.memoryBytes,
+            nanoCpus: config.spawner.nanoCpus,
+            pids: config.spawner.pids,
+          },
+          constraints: config.spawner.swarmConstraints,
+          ...(tls ? { internalTls: tls } : {}),
+        })
+      : dockerSpawner;
   // Profiles: tags in BERTH_SINGLEUSER_IMAGE are pinned at start, new images probed (docs/profiles.md).
   const images = new DockerImages({
     docker,
@@ -59,6 +80,13 @@ async function main(): Promise<void> {
     prefix: config.spawner.prefix,
   });
   const hub = await createHub(config, { spawner, cookieSecret, images, ...(tls ? { tls } : {}) });
+  // A probe a crashed hub left running would otherwise stay forever.
+  const leftover = await images.removeLeftoverProbes().catch((err: unknown) => {
+    hub.ctx.log.warn({ err: String(err) }, 'could not look for leftover image probes');
+    return 0;
+  });
+  if (leftover > 0)
+    hub.ctx.log.info({ removed: leftover }, 'removed image probe containers a previous hub left behind');
   // Reattach before serving: running servers stay, dead ones are cleaned up, interrupted spawns are finished.
   const sweep = () =>
     hub.ctx.lifecycle.sweep().catch((err) => hub.ctx.log.warn({ err: String(err) }, 'server sweep failed'));

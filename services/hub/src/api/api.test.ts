@@ -65,6 +65,35 @@ describe('REST API (real Postgres)', () => {
     assert.equal((await api('/user')).status, 403);
   });
 
+  it('POST /hub/api/users creates many in one go, skips names taken, and answers 409 when all are', async () => {
+    const post = (usernames: string[]) =>
+      api('/users', {
+        method: 'POST',
+        token: adminToken,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ usernames }),
+      });
+    const first = await post(['many-b', 'many-a', 'many-b']);
+    assert.equal(first.status, 201);
+    assert.deepEqual(
+      ((await first.json()) as { name: string }[]).map((u) => u.name),
+      ['many-b', 'many-a'],
+      'in request order, duplicates once',
+    );
+    const second = await post(['many-a', 'many-c']);
+    assert.equal(second.status, 201);
+    assert.deepEqual(
+      ((await second.json()) as { name: string }[]).map((u) => u.name),
+      ['many-c'],
+    );
+    assert.equal((await post(['many-a', 'many-c'])).status, 409);
+    const names = Array.from({ length: 1000 }, (_, i) => `bulk-${String(i).padStart(4, '0')}`);
+    const bulk = await post(names);
+    assert.equal(bulk.status, 201);
+    assert.equal(((await bulk.json()) as unknown[]).length, 1000);
+    assert.equal((await api('/users/bulk-0999', { token: adminToken })).status, 200);
+  });
+
   it('accepts Bearer as well as token', async () => {
     const res = await api('/user', { headers: { authorization: `Bearer ${aliceToken}` } });
     assert.equal(res.status, 200);

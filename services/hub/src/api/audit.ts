@@ -3,34 +3,50 @@ import { apiAction } from '../audit/api-actions.ts';
 import type { AuditOutcome } from '../audit/audit-log.ts';
 import { csvRows } from '../audit/csv.ts';
 import type { UsageBy } from '../audit/usage.ts';
-import type { Identity } from '../auth/identity.ts';
+import { actorName } from '../authz/services.ts';
 import { HubError } from '../errors.ts';
-import { apiIdentity, requireScope } from '../http/auth.ts';
+import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { pageFromQuery, paginated, wantsPagination } from './pagination.ts';
 
 const auditQuery = {
   type: 'object',
   properties: {
-    offset: { type: 'string', pattern: '^[0-9]{1,9}$' },
-    limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
-    action: { type: 'string', pattern: '^[a-z_.]{1,100}$' },
+    offset: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'integer ≥ 0' },
+    limit: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'integer ≥ 1; above 200 means 200' },
+    action: {
+      type: 'string',
+      pattern: '^[a-z_.]{1,100}$',
+      description: 'an action (token.create), or a prefix ending in "." (token.)',
+    },
     // No U+0000: Postgres text cannot hold it, so a comparison with it would fail (500) instead of matching nothing.
-    actor: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[^\\u0000]+$' },
-    user: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[^\\u0000]+$' },
+    actor: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 300,
+      pattern: '^[^\\u0000]+$',
+      description: 'who acted: a user name, or service:<name>',
+    },
+    user: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 300,
+      pattern: '^[^\\u0000]+$',
+      description: 'the user acted on',
+    },
     outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
-    since: { type: 'string', maxLength: 40 },
-    until: { type: 'string', maxLength: 40 },
+    since: { type: 'string', maxLength: 40, description: 'ISO 8601 date or date-time (included)' },
+    until: { type: 'string', maxLength: 40, description: 'ISO 8601 date or date-time (excluded)' },
   },
 } as const;
 
 const usageQuery = {
   type: 'object',
   properties: {
-    from: { type: 'string', maxLength: 40 },
-    to: { type: 'string', maxLength: 40 },
-    by: { type: 'string', enum: ['user', 'group', 'profile'] },
-    format: { type: 'string', enum: ['json', 'csv'] },
+    from: { type: 'string', maxLength: 40, description: 'ISO 8601; default 30 days before to' },
+    to: { type: 'string', maxLength: 40, description: 'ISO 8601 (excluded); default now' },
+    by: { type: 'string', enum: ['user', 'group', 'profile'], description: 'default user' },
+    format: { type: 'string', enum: ['json', 'csv'], description: 'csv: the same as Accept: text/csv' },
   },
 } as const;
 
@@ -54,12 +70,6 @@ function date(v: string | undefined, key: string): Date | undefined {
   return d;
 }
 
-function actorOf(id: Identity): string {
-  const service = (id as { service?: { name?: string } }).service?.name;
-  if (service) return `service:${service}`;
-  return (id as { user?: { name?: string } }).user?.name ?? 'unknown';
-}
-
 /**
  * Berth extensions: `GET /hub/api/audit` (scope `read:audit`) and `GET /hub/api/usage` (scope `read:usage`),
  * both held by admins only by default; and the hook that writes every state-changing REST API call to the
@@ -80,7 +90,7 @@ export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
     await ctx.audit.record({
       action: a.action,
       outcome,
-      actor: actorOf(id),
+      actor: actorName(id),
       targetUser: a.targetUser,
       target: a.target,
       ip: req.ip,
@@ -90,7 +100,7 @@ export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
   });
 
   app.get('/hub/api/audit', { schema: { querystring: auditQuery } }, async (req, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     requireScope(id, 'read:audit');
     const q = req.query as AuditQs;
     const page = pageFromQuery(req);
@@ -110,7 +120,7 @@ export const auditRoutes: RouteModule = (app, { ctx, xsrf }) => {
   });
 
   app.get('/hub/api/usage', { schema: { querystring: usageQuery } }, async (req, reply) => {
-    const id = await apiIdentity(ctx, req, xsrf);
+    const id = await apiCaller(ctx, req, xsrf);
     requireScope(id, 'read:usage');
     const q = req.query as UsageQs;
     const to = date(q.to, 'to') ?? new Date();

@@ -2,7 +2,8 @@ import type { ServerRow, UserRow } from '../db/schema.ts';
 import type { CullWarning } from '../servers/culler.ts';
 import { serverPrefix } from '../servers/naming.ts';
 
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+const iso = (d: Date | string | null | undefined): string | null =>
+  d ? (d instanceof Date ? d : new Date(d)).toISOString() : null;
 
 /**
  * A server as JupyterHub's REST API shapes it. A stopped server (listed with `?include_stopped_servers`) is
@@ -43,6 +44,8 @@ export function userModel(
   servers: readonly ServerRow[],
   pendingNames: ReadonlySet<string>,
   cullWarning?: (serverName: string) => CullWarning | undefined,
+  /** Custom roles given to this user by name (RoleBook.assignedToUser), after the default ones. */
+  customRoles: readonly string[] = [],
 ) {
   const byName: Record<string, ReturnType<typeof serverModel>> = {};
   for (const s of servers)
@@ -54,7 +57,7 @@ export function userModel(
     admin: user.admin,
     /** Berth extension: blocked by an admin or BERTH_BLOCKED_USERS (no login, no session, no token). */
     blocked: user.blocked === true,
-    roles: user.admin ? ['admin', 'user'] : ['user'],
+    roles: [...(user.admin ? ['admin', 'user'] : ['user']), ...customRoles],
     groups: [...(user.groups ?? [])],
     server: def?.ready ? def.url : null,
     pending: def && !def.stopped ? def.pending : null,

@@ -3,17 +3,25 @@
  * schema when it is registered (openapi.ts). One table so that docs/openapi.json covers every route and a test
  * can check that none is missing. `scopes` is what the route needs, as JupyterHub's `needs_scope`.
  */
+import { PROFILE_NAME_RE } from '../profiles/spec.ts';
 import {
+  announcementModel,
+  auditEntryModel,
   errorModel,
   groupModel,
   identityModel,
+  invitationModel,
   newTokenModel,
   pageQuery,
   paginated,
   params,
+  profileCreateBody,
+  profileModel,
+  profilePatchBody,
   serverModel,
   serviceModel,
   tokenModel,
+  usageModel,
   userModel,
 } from './openapi-models.ts';
 
@@ -27,6 +35,11 @@ export interface RouteDoc {
   /** Status → JSON schema (or a `content` object for other media types). */
   readonly responses: Record<number, object>;
   readonly description?: string;
+  /**
+   * The request body, for the document only: for routes that check their body themselves (profiles: one zod
+   * schema in profiles/spec.ts), so the document shows it without fastify validating it a second time.
+   */
+  readonly body?: object;
 }
 
 const json = (description: string, schema: object = { type: 'object' }) => ({ description, ...schema });
@@ -54,6 +67,19 @@ const usersQuery = {
   state: { type: 'string', enum: ['active', 'inactive', 'ready'] },
   name_filter: { type: 'string', maxLength: 300 },
   sort: { type: 'string', enum: ['id', 'name', 'last_activity', '-id', '-name', '-last_activity'] },
+};
+const profileParams = {
+  name: { type: 'string', pattern: PROFILE_NAME_RE.source, description: 'profile name' },
+};
+const profileErrors = {
+  404: json('no such profile (or, for a user, one they may not use)', errorModel),
+};
+const profileWrite = {
+  400: json(
+    'invalid field (named in the message), an unpinned image, or an image the engine lacks',
+    errorModel,
+  ),
+  503: json('the container engine could not be asked about the image', errorModel),
 };
 const sse = (description: string) => ({
   description,
@@ -142,9 +168,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     },
   },
   'GET /hub/api/users/:name': {
-    summary: 'One user',
+    summary: 'One user, with the fields the caller’s scopes reveal',
+    description:
+      "As JupyterHub's access map: `read:users` all but `servers`; `read:users:name` kind, name, admin; `read:users:groups` groups; `read:users:activity` last_activity; `read:servers` the servers it may read; `read:roles:users` roles and admin; `admin:auth_state` also auth_state.",
     tags: ['users'],
-    scopes: ['read:users'],
+    scopes: [
+      'read:users',
+      'read:users:name',
+      'read:servers',
+      'read:users:groups',
+      'read:users:activity',
+      'read:roles:users',
+    ],
     params: userParams,
     querystring: stoppedQuery,
     responses: { 200: json('the user', userModel) },
@@ -374,5 +409,149 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tags: ['proxy'],
     scopes: ['proxy'],
     responses: { 200: none('synced'), 503: json('the proxy could not be synced', errorModel) },
+  },
+  'PUT /hub/api/announcement': {
+    summary: 'Set the announcement banner of the sign-in and home pages ("" removes it)',
+    description:
+      'Body `{"message": "…"}`, at most 500 characters; white space is collapsed to one line. Needs unfiltered `admin:users`.',
+    tags: ['hub'],
+    scopes: ['admin:users'],
+    responses: {
+      200: json('the banner as stored', {
+        type: 'object',
+        required: ['message'],
+        properties: { message: announcementModel.properties.message },
+      }),
+    },
+  },
+  'GET /hub/api/profiles': {
+    summary: 'Image profiles the caller may start (Berth extension)',
+    description:
+      'The newest version of each profile. A user (`read:profiles` on themselves) sees the profiles their groups allow, never retired ones nor their environment, groups, source or author; an admin (`admin:profiles`) sees them all, and with `include_retired=1` the retired ones too.',
+    tags: ['profiles'],
+    scopes: ['read:profiles', 'admin:profiles'],
+    querystring: {
+      include_retired: { type: 'string', description: 'admins: 1 lists retired profiles too' },
+    },
+    responses: { 200: json('profiles, by name', listOf(profileModel)) },
+  },
+  'POST /hub/api/profiles': {
+    summary: 'Add an image profile (version 1)',
+    description:
+      'The image must be pinned (`repo@sha256:…` or `sha256:<id>`) and, where the hub has an engine, on it; data volumes are named Docker volumes, never host paths. Its image is probed in the background (`image_probe`).',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    body: profileCreateBody,
+    responses: {
+      201: json('the new profile', profileModel),
+      ...profileWrite,
+      409: json('a profile of that name exists', errorModel),
+    },
+  },
+  'GET /hub/api/profiles/:name': {
+    summary: 'One image profile (its newest version)',
+    description: 'A profile a user may not start, or a retired one, is 404 for them.',
+    tags: ['profiles'],
+    scopes: ['read:profiles', 'admin:profiles'],
+    params: profileParams,
+    responses: { 200: json('the profile', profileModel), ...profileErrors },
+  },
+  'PATCH /hub/api/profiles/:name': {
+    summary: 'Change an image profile: a new version with the fields given over the newest',
+    description:
+      'Running servers keep the version they started with. `If-Match: <version>` answers 409 instead of overwriting a newer version. A retired profile stays retired.',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: profileParams,
+    body: profilePatchBody,
+    responses: {
+      200: json('the newest version', profileModel),
+      ...profileWrite,
+      ...profileErrors,
+      409: json('If-Match names an older version, or another change came first', errorModel),
+    },
+  },
+  'DELETE /hub/api/profiles/:name': {
+    summary: 'Retire an image profile (a new version with retired: true; profiles are never deleted)',
+    description: 'Users can no longer start it; running servers keep it. `POST …/restore` brings it back.',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: profileParams,
+    responses: { 200: json('the retired version', profileModel), ...profileErrors },
+  },
+  'GET /hub/api/profiles/:name/versions': {
+    summary: 'Every version of an image profile, oldest first',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: profileParams,
+    responses: { 200: json('the versions', listOf(profileModel)), ...profileErrors },
+  },
+  'GET /hub/api/profiles/:name/versions/:version': {
+    summary: 'One version of an image profile',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: {
+      ...profileParams,
+      version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: 'version number, from 1' },
+    },
+    responses: {
+      200: json('that version', profileModel),
+      404: json('no such profile or version', errorModel),
+    },
+  },
+  'POST /hub/api/profiles/:name/restore': {
+    summary: 'Un-retire an image profile (a new version)',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: profileParams,
+    responses: { 200: json('the restored version', profileModel), ...profileErrors },
+  },
+  'POST /hub/api/profiles/:name/probe': {
+    summary: "Check the profile's image again in the background",
+    description: 'The result shows in the profile’s `image_probe` when done.',
+    tags: ['profiles'],
+    scopes: ['admin:profiles'],
+    params: profileParams,
+    responses: { 202: none('probing'), ...profileErrors },
+  },
+  'GET /hub/api/audit': {
+    summary: 'The audit log, newest first (Berth extension)',
+    description:
+      'Logins, logouts, access to other users’ servers and every state-changing API call, by users and services (`actor_kind`). Paginated like `GET /users`. Filters: `action` (exact, or a prefix ending in `.`), `actor` (a user, or `service:<name>`), `user` (acted on), `outcome`, `since`, `until` (ISO 8601, until excluded).',
+    tags: ['audit'],
+    scopes: ['read:audit'],
+    responses: {
+      200: json('entries (or a page of them)', {
+        oneOf: [listOf(auditEntryModel), paginated(listOf(auditEntryModel))],
+      }),
+    },
+  },
+  'GET /hub/api/usage': {
+    summary: 'Server-hours per user, group or profile over a period, as JSON or CSV (Berth extension)',
+    description:
+      'Over `[from, to)` (ISO 8601; default the last 30 days), `by=user` (default), `group` or `profile`. Servers still running count up to now; a user in two groups counts fully for both. CSV with `Accept: text/csv` or `format=csv`; spreadsheet formulas in cells are defused.',
+    tags: ['audit'],
+    scopes: ['read:usage'],
+    responses: {
+      200: {
+        description: 'the report',
+        content: {
+          'application/json': { schema: usageModel },
+          'text/csv': { schema: { type: 'string', description: '<by>,server_hours,servers,from,to' } },
+        },
+      },
+    },
+  },
+  'POST /hub/api/invitations': {
+    summary: 'Invite a person: a single-use link that sets the password of a new local account',
+    description:
+      'Body `{username, admin?, expires_in?}` (seconds, default 7 days, at most 30). The link is in this answer only; the hub keeps its hash. Needs the local authenticator. `admin: true` only for an admin acting with unfiltered `admin:users`.',
+    tags: ['users'],
+    scopes: ['admin:users'],
+    responses: {
+      201: json('the invitation', invitationModel),
+      400: json('invalid name, or local accounts are not enabled', errorModel),
+      409: json('the user exists', errorModel),
+    },
   },
 };

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import { collectionFilter } from '../authz/collection-filter.ts';
-import { hasScope } from '../authz/scopes.ts';
 import { actorName, type Caller } from '../authz/services.ts';
 import { AccessRepo } from '../db/access-repo.ts';
 import type { ServerRow, UserRow } from '../db/schema.ts';
@@ -10,7 +9,7 @@ import { apiCaller, requireScope } from '../http/auth.ts';
 import type { RouteModule } from '../http/route-deps.ts';
 import { userModel } from './models.ts';
 import { includeStoppedServers, pageFromQuery, paginated, wantsPagination } from './pagination.ts';
-import { scopedUserModel } from './scoped-model.ts';
+import { scopedUserModel, userModelViewer } from './scoped-model.ts';
 import { checkUserName } from './validate.ts';
 import { volumePolicyOverride } from './volume-query.ts';
 
@@ -95,9 +94,18 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
   const pendingOf = (user: UserRow, servers: readonly ServerRow[]) =>
     new Set(servers.filter((s) => ctx.lifecycle.isPending(user, s.name)).map((s) => s.name));
 
-  async function model(user: UserRow) {
+  const rolesOf = (user: UserRow) => ctx.roles.assignedToUser(user.name);
+  /** A user's model as the caller may see it (JupyterHub filters every answer by the caller's scopes). */
+  async function model(id: Caller, user: UserRow) {
     const servers = await ctx.servers.forUser(user.id);
-    return userModel(user, servers, pendingOf(user, servers), (s) => ctx.culler.warning(user.name, s));
+    const full = userModel(
+      user,
+      servers,
+      pendingOf(user, servers),
+      (s) => ctx.culler.warning(user.name, s),
+      rolesOf(user),
+    );
+    return scopedUserModel(full, id.scopes) ?? {};
   }
 
   /**
@@ -138,25 +146,27 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
     const filter = collectionFilter(id.scopes, 'list:users');
     if (!filter) throw new HubError('FORBIDDEN', 'action requires the scope list:users');
     const page = pageFromQuery(req);
-    const { rows, total } = await ctx.users.page(filter, page.offset, page.limit, listOptions(req.query));
     const includeStopped = includeStoppedServers(req);
-    const servers = await ctx.servers.forUsers(
-      rows.map((u) => u.id),
+    const { rows, total, servers } = await ctx.reads.usersPage(
+      filter,
+      page.offset,
+      page.limit,
+      listOptions(req.query),
       { includeStopped },
     );
+    const view = userModelViewer(id.scopes);
     const items = rows.map((u) => {
       const mine = servers.get(u.id) ?? [];
-      const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s));
-      // As JupyterHub: without read:users on that user, only the fields the caller's other scopes reveal
-      // (list:users alone: kind and name; jupyterhub-idle-culler's scopes: last_activity and servers too).
-      return hasScope(id.scopes, 'read:users', { user: u.name })
-        ? model
-        : scopedUserModel(model, id.scopes, u.name);
+      const model = userModel(u, mine, pendingOf(u, mine), (s) => ctx.culler.warning(u.name, s), rolesOf(u));
+      // As JupyterHub: only the fields the caller's scopes reveal on that user (list:users alone: kind, name
+      // and admin; jupyterhub-idle-culler's scopes: last_activity and servers too).
+      return view(model);
     });
-    if (!wantsPagination(req)) return items;
+    const visible = items.filter((m) => m !== undefined);
+    if (!wantsPagination(req)) return visible;
     reply.type('application/jupyterhub-pagination+json');
     const base = `${ctx.config.publicUrl.replace(/\/+$/, '')}/hub/api/users`;
-    return paginated(items, page, total, base, includeStopped ? { include_stopped_servers: '1' } : {});
+    return paginated(visible, page, total, base, includeStopped ? { include_stopped_servers: '1' } : {});
   });
 
   app.post(
@@ -168,14 +178,11 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       for (const name of names) requireScope(id, 'admin:users', { user: name });
       const admin = req.body.admin ?? false;
       if (admin) requireAdminGrant(id);
-      const created: UserRow[] = [];
-      for (const name of names) {
-        const row = await ctx.users.create(name, { admin, passwordHash: null });
-        if (row) created.push(row);
-      }
+      const created = await ctx.users.createMany(names, { admin });
       if (created.length === 0) throw new HubError('USER_EXISTS', `all ${names.length} users already exist`);
       ctx.log.info({ by: actorName(id), users: created.map((u) => u.name), admin }, 'users created');
-      return reply.code(201).send(created.map((u) => userModel(u, [], new Set())));
+      const models = created.map((u) => userModel(u, [], new Set(), undefined, rolesOf(u)));
+      return reply.code(201).send(models.map((m) => scopedUserModel(m, id.scopes) ?? {}));
     },
   );
 
@@ -191,7 +198,8 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
       const row = await ctx.users.create(name, { admin, passwordHash: null });
       if (!row) throw new HubError('USER_EXISTS', `user ${name} already exists`);
       ctx.log.info({ by: actorName(id), user: name, admin }, 'user created');
-      return reply.code(201).send(userModel(row, [], new Set()));
+      const created = userModel(row, [], new Set(), undefined, rolesOf(row));
+      return reply.code(201).send(scopedUserModel(created, id.scopes) ?? {});
     },
   );
 
@@ -214,9 +222,9 @@ export const usersAdminRoutes: RouteModule = (app, { ctx, xsrf }) => {
         requireAdminGrant(id);
         await ctx.users.update(user.id, { admin: body.admin });
         ctx.log.info({ by: actorName(id), user: name, admin: body.admin }, 'admin flag changed');
-        return model({ ...user, admin: body.admin });
+        return model(id, { ...user, admin: body.admin });
       }
-      return model(user);
+      return model(id, user);
     },
   );
 

@@ -35,6 +35,8 @@ export interface AuditEntry {
   readonly action: string;
   readonly outcome: AuditOutcome;
   readonly actor: string | null;
+  /** What `actor` is: a user (their name), a service (`service:<name>`, BERTH_RBAC_FILE), or null when unknown. */
+  readonly actor_kind: 'user' | 'service' | null;
   readonly target_user: string | null;
   readonly target: string | null;
   readonly ip: string | null;
@@ -83,6 +85,10 @@ interface AuditLogTable {
   ip: string | null;
   detail: ColumnType<unknown, string, string>;
 }
+
+/** User names cannot hold `:` (USERNAME_RE), so the `service:` prefix alone tells a service from a user. */
+export const actorKind = (actor: string | null): AuditEntry['actor_kind'] =>
+  actor === null ? null : actor.startsWith('service:') ? 'service' : 'user';
 
 /** The audit log in Postgres (`audit_log`, migration 0006). */
 export class PostgresAuditLog implements AuditLog {
@@ -139,6 +145,7 @@ export class PostgresAuditLog implements AuditLog {
         action: r.action,
         outcome: r.outcome as AuditOutcome,
         actor: r.actor,
+        actor_kind: actorKind(r.actor),
         target_user: r.target_user,
         target: r.target,
         ip: r.ip,

@@ -32,6 +32,14 @@ export class RoleBook {
     return this.#held((r) => r.users.includes(name) || r.groups.some((g) => groups.includes(g)));
   }
 
+  /**
+   * The custom roles given to the user by name, as JupyterHub's user model lists them (`user.roles`: roles
+   * held through a group show on the group's model, not the user's).
+   */
+  assignedToUser(name: string): string[] {
+    return this.#roles.filter((r) => r.users.includes(name)).map((r) => r.name);
+  }
+
   forGroup(name: string): string[] {
     return [...this.#held((r) => r.groups.includes(name)).roles];
   }

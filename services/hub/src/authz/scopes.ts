@@ -82,7 +82,20 @@ export interface ParsedScope {
   readonly filter?: { readonly kind: 'user' | 'server' | 'group' | 'service'; readonly value: string };
 }
 
+/** Parsed scopes by text: the same few hundred strings are checked on every request. Bounded; never stale. */
+const PARSED = new Map<string, ParsedScope | null>();
+const PARSED_MAX = 20_000;
+
 export function parseScope(scope: string): ParsedScope | undefined {
+  const known = PARSED.get(scope);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = parseScopeText(scope);
+  if (PARSED.size >= PARSED_MAX) PARSED.clear();
+  PARSED.set(scope, parsed ? Object.freeze(parsed) : null);
+  return parsed;
+}
+
+function parseScopeText(scope: string): ParsedScope | undefined {
   const bang = scope.indexOf('!');
   if (bang < 0) return /^[a-z:_-]+$/.test(scope) ? { name: scope } : undefined;
   const name = scope.slice(0, bang);

@@ -191,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
       prefix: env.BERTH_CONTAINER_PREFIX ?? 'berth',
       port: int(env, 'BERTH_SINGLEUSER_PORT', 8888),
       startTimeoutMs: int(env, 'BERTH_START_TIMEOUT_SECONDS', 120) * 1000,
+      pullTimeoutMs: int(env, 'BERTH_IMAGE_PULL_TIMEOUT_SECONDS', 600) * 1000,
       httpTimeoutMs: int(env, 'BERTH_HTTP_TIMEOUT_SECONDS', 30) * 1000,
       defaultUrl: env.BERTH_DEFAULT_URL ?? '/lab',
       memoryBytes: int(env, 'BERTH_MEM_LIMIT_MB', 2048) * 1024 * 1024,
@@ -199,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
       environment: parseEnvironment(env.BERTH_SPAWNER_ENVIRONMENT),
       pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_SECONDS', 30) * 1000,
       isolation: env.BERTH_NETWORK_ISOLATION ?? 'per-server',
+      backend: env.BERTH_SPAWNER ?? 'docker',
+      swarmConstraints: list(env, 'BERTH_SWARM_CONSTRAINTS'),
       subnetPool: env.BERTH_SERVER_SUBNET_POOL ?? '10.213.0.0/16',
       networkPeers: (env.BERTH_NETWORK_PEERS ?? 'proxy').split(',').filter(Boolean),
       egressSubnetPool: env.BERTH_EGRESS_SUBNET_POOL ?? '10.212.0.0/16',
@@ -240,6 +243,12 @@ export function loadConfig(env: Env = process.env): Config {
     const envName = setting ? ` (${setting})` : '';
     throw new ConfigError(
       `invalid configuration at ${path || '(root)'}${envName}: ${first?.message ?? 'invalid'}`,
+    );
+  }
+  const sp = parsed.data.spawner;
+  if (sp.backend === 'swarm' && sp.isolation !== 'shared') {
+    throw new ConfigError(
+      'BERTH_SPAWNER=swarm: set BERTH_NETWORK_ISOLATION=shared (servers join the overlay network BERTH_USERS_NETWORK; per-server networks are not on Swarm yet)',
     );
   }
   const sub = parsed.data.subdomainHost;

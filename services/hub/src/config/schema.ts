@@ -241,6 +241,8 @@ export const configSchema = z.strictObject({
     prefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     port: z.number().int().min(1).max(65535),
     startTimeoutMs: z.number().int().positive(),
+    /** How long a pull of a missing digest-pinned image may take; 0 never pulls. Runs before the start timeout. */
+    pullTimeoutMs: z.number().int().nonnegative(),
     httpTimeoutMs: z.number().int().positive(),
     defaultUrl: z.string().startsWith('/'),
     memoryBytes: z.number().int().positive(),
@@ -254,6 +256,10 @@ export const configSchema = z.strictObject({
      * cannot reach each other. `shared`: every server joins `network`.
      */
     isolation: z.enum(['per-server', 'shared']),
+    /** `docker`: containers on one engine. `swarm`: one Swarm service per server (docs/swarm.md). */
+    backend: z.enum(['docker', 'swarm']),
+    /** Swarm: placement constraints every server gets, e.g. `node.role==worker`. */
+    swarmConstraints: z.array(z.string().regex(/^[a-zA-Z0-9._-]+\s*(==|!=)\s*[a-zA-Z0-9._\-/]+$/)),
     /** IPv4 range the /28 subnets of per-server networks come from. */
     subnetPool: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/),
     /** Compose services connected to every per-server network besides the hub (the proxy). */

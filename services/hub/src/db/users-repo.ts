@@ -49,6 +49,19 @@ export class UsersRepo {
       .executeTakeFirst();
   }
 
+  /** Insert users in one statement; returns the ones created (names already taken are skipped), in `names` order. */
+  async createMany(names: readonly string[], opts: { admin: boolean }): Promise<UserRow[]> {
+    if (names.length === 0) return [];
+    const rows = await this.#db
+      .insertInto('users')
+      .values(names.map((name) => ({ name, admin: opts.admin, password_hash: null })))
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returningAll()
+      .execute();
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    return names.flatMap((n) => byName.get(n) ?? []);
+  }
+
   async update(id: number, patch: { admin?: boolean; passwordHash?: string | null }): Promise<void> {
     const values: { admin?: boolean; password_hash?: string | null } = {};
     if (patch.admin !== undefined) values.admin = patch.admin;

@@ -11,7 +11,8 @@ import type { Xsrf } from './xsrf.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    berthIdentity?: Identity | null;
+    /** Who called, for the audit log: a user (token or session) or a service (BERTH_RBAC_FILE). */
+    berthIdentity?: Caller | null;
   }
 }
 
@@ -49,7 +50,9 @@ export async function apiCaller(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf
   const service = req.headers.authorization !== undefined ? ctx.serviceTokens.identify(req) : undefined;
   if (!service) return apiIdentity(ctx, req, xsrf);
   const scopes = await expandGroupFilters(service.scopes, (g) => ctx.groups.membersByName(g));
-  return { ...service, scopes };
+  const caller = { ...service, scopes };
+  req.berthIdentity = caller; // for the audit log: the service is the actor
+  return caller;
 }
 
 async function callerIdentity(ctx: HubContext, req: FastifyRequest, xsrf: Xsrf): Promise<Identity> {

@@ -7,6 +7,7 @@ import type { LoginPipeline } from '../auth/login-pipeline.ts';
 import type { RoleBook } from '../authz/roles.ts';
 import type { ServiceTokens } from '../authz/services.ts';
 import type { Config } from '../config/schema.ts';
+import type { CachedReads } from '../db/cached-reads.ts';
 import type { GroupsRepo } from '../db/groups-repo.ts';
 import type { OAuthRepo } from '../db/oauth-repo.ts';
 import type { Database } from '../db/schema.ts';
@@ -42,6 +43,8 @@ export interface HubContext {
   readonly sessions: SessionsRepo;
   readonly tokens: TokensRepo;
   readonly servers: ServersRepo;
+  /** Reads behind the REST API's user models, from memory while nothing they depend on changed. */
+  readonly reads: CachedReads;
   readonly oauthRepo: OAuthRepo;
   readonly identity: IdentityResolver;
   readonly oauth: OAuthProvider;

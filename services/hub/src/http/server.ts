@@ -21,6 +21,7 @@ import { tokensReadRoutes } from '../api/tokens-read.ts';
 import { usersRoutes } from '../api/users.ts';
 import { usersAdminRoutes } from '../api/users-admin.ts';
 import { oidcRoutes } from '../auth/oidc/routes.ts';
+import { databaseUnavailable } from '../db/database.ts';
 import { HubError } from '../errors.ts';
 import { loggerOptions } from '../log.ts';
 import { oauthRoutes } from '../oauth/routes.ts';
@@ -124,6 +125,12 @@ export async function buildServer(
         status = err.statusCode;
         code = err.code ?? 'BAD_REQUEST';
         message = err.message;
+      } else if (databaseUnavailable(err)) {
+        // Postgres restarting or unreachable: a condition to retry, not a bug.
+        status = 503;
+        code = 'UNAVAILABLE';
+        message = 'the database is unavailable; try again shortly';
+        req.log.warn({ err: err.message }, 'database unavailable');
       } else {
         req.log.error({ err }, 'unhandled error');
       }

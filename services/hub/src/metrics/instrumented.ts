@@ -1,5 +1,12 @@
 import type { ProxyRoute, RouteTable } from '../proxy/client.ts';
-import type { Spawner, SpawnerState, SpawnerStatus, SpawnRequest, Started } from '../spawner/spawner.ts';
+import type {
+  Spawner,
+  SpawnerState,
+  SpawnerStatus,
+  SpawnProgress,
+  SpawnRequest,
+  Started,
+} from '../spawner/spawner.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 
 /** The route table, timed into the proxy metrics; behaviour unchanged. */
@@ -28,10 +35,10 @@ export function instrumentRoutes(routes: RouteTable, m: HubMetrics): RouteTable 
  */
 export function instrumentSpawner(spawner: Spawner, m: HubMetrics): Spawner {
   const timed: Partial<Spawner> = {
-    start: (req: SpawnRequest, signal?: AbortSignal): Promise<Started> =>
+    start: (req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started> =>
       m.time(
         m.spawnDuration,
-        () => spawner.start(req, signal),
+        () => spawner.start(req, signal, progress),
         (r) => ({ status: r.ok ? 'success' : 'failure', reason: r.ok ? 'started' : 'error' }),
       ),
     stop: (state: SpawnerState): Promise<void> => m.time(m.stopDuration, () => spawner.stop(state)),

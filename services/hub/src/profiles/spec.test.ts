@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { spawnPlan } from '../servers/spawn-plan.ts';
 import { completeSpec, parseImagePin, parseMemory, profileInputSchema, profilePatchSchema } from './spec.ts';
 
 const id = `sha256:${'a'.repeat(64)}`;
@@ -44,6 +45,40 @@ describe('profile definitions', () => {
       internet: false,
       groups: [],
     });
+  });
+
+  test('Swarm placement: node labels and reservations reach the spawn request; labels cannot inject', () => {
+    const spec = completeSpec(
+      profileInputSchema.parse({
+        name: 'gpu',
+        image: id,
+        node_labels: { gpu: 'a100', 'berth.zone': 'b' },
+        reserve_cpu: 0.5,
+        reserve_memory: '1G',
+      }),
+      defaults,
+    );
+    assert.deepEqual(spec.node_labels, { gpu: 'a100', 'berth.zone': 'b' });
+    assert.equal(spec.reserve_memory, 1024 ** 3);
+    const global = { image: id, defaultUrl: '/lab', memoryBytes: 1, nanoCpus: 1, pids: 1, adminEnv: {} };
+    const plan = spawnPlan(global, { name: 'gpu', version: 1, spec } as never, []);
+    assert.deepEqual(plan.extra.placement, { nodeLabels: { gpu: 'a100', 'berth.zone': 'b' } });
+    assert.deepEqual(plan.extra.reservations, { memoryBytes: 1024 ** 3, nanoCpus: 5e8 });
+    const plain = spawnPlan(
+      global,
+      { name: 'lab', version: 1, spec: completeSpec({ name: 'lab', image: id }, defaults) } as never,
+      [],
+    );
+    assert.equal(plain.extra.placement, undefined);
+    assert.equal(plain.extra.reservations, undefined);
+    const empty = completeSpec(
+      profileInputSchema.parse({ name: 'lab', image: id, node_labels: {} }),
+      defaults,
+    );
+    assert.equal(empty.node_labels, undefined, 'an empty map is no labels');
+    for (const node_labels of [{ 'gpu==a,node.role': 'x' }, { gpu: 'a,node.role==manager' }, { gpu: '' }]) {
+      assert.equal(profileInputSchema.safeParse({ name: 'x', image: id, node_labels }).success, false);
+    }
   });
 
   test('sizes are read with units', () => {

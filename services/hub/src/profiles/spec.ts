@@ -84,6 +84,8 @@ export function parseMemory(v: string | number): number | undefined {
 }
 
 const MIN_MEMORY = 64 * 1024 ** 2;
+/** A Swarm node label key or value: no spaces, commas or operators, so it cannot widen a constraint. */
+const NODE_LABEL = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 
 const memory = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseMemory(v);
@@ -126,12 +128,34 @@ const fields = {
   default_url: z.string().regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must be a path such as /lab'),
   internet: z.boolean(),
   groups: z.array(z.string().min(1).max(256)).max(100),
+  /** Swarm only: labels a node must carry to run the profile's servers (placement constraints). */
+  node_labels: z
+    .record(
+      z.string().regex(NODE_LABEL, 'a node label key: letters, digits, . _ -'),
+      z.string().regex(NODE_LABEL, 'a node label value: letters, digits, . _ -'),
+    )
+    .refine((l) => Object.keys(l).length <= 20, 'at most 20 labels')
+    .optional(),
+  /** Swarm only: CPUs and bytes set aside on the node when placing a server (at most `cpu` and `memory`). */
+  reserve_cpu: z.number().positive().max(1024).multipleOf(0.001).optional(),
+  reserve_memory: z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const bytes = parseMemory(v);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a size, e.g. 1G, 512M or bytes' });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .optional(),
 };
 
 /** A stored profile definition: every field present, normalized. */
 export const profileSpecSchema = z.strictObject({
   ...fields,
   memory: z.number().int().min(MIN_MEMORY),
+  reserve_memory: z.number().int().positive().optional(),
 });
 export type ProfileSpec = z.infer<typeof profileSpecSchema>;
 
@@ -176,10 +200,14 @@ export function completeSpec(input: ProfileInput, d: ProfileDefaults): ProfileSp
   });
 }
 
-/** Sorted groups and sorted environment keys, so that equal definitions compare equal. */
+/** Sorted groups, sorted environment keys, no empty node labels, so that equal definitions compare equal. */
 export function normalize(spec: ProfileSpec): ProfileSpec {
+  // No node labels is the same as an empty map (a spec stored before they existed has none).
+  const { node_labels, ...rest } = spec;
+  const labels = node_labels && Object.keys(node_labels).length > 0 ? { node_labels } : {};
   return profileSpecSchema.parse({
-    ...spec,
+    ...rest,
+    ...labels,
     groups: [...new Set(spec.groups)].sort(),
     environment: Object.fromEntries(Object.entries(spec.environment).sort(([a], [b]) => (a < b ? -1 : 1))),
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { issueApiToken } from '../api/tokens.ts';
-import type { SpawnerState, SpawnRequest, Started } from '../spawner/spawner.ts';
+import type { SpawnerState, SpawnProgress, SpawnRequest, Started } from '../spawner/spawner.ts';
 import { BrowserClient, login } from '../testing/browser-client.ts';
 import { type Harness, startHarness } from '../testing/hub-harness.ts';
 import { ListeningSpawner } from '../testing/listening-spawner.ts';
@@ -21,10 +21,12 @@ class GatedSpawner extends ListeningSpawner {
       this.#open = r;
     });
   }
-  override async start(req: SpawnRequest): Promise<Started> {
+  override async start(req: SpawnRequest, _signal?: AbortSignal, progress?: SpawnProgress): Promise<Started> {
     this.waiting++;
     await this.#gate;
     this.waiting--;
+    // A backend's own step (as the Swarm spawner reports its task's), relayed as progress.
+    progress?.('Running on node n1');
     return super.start(req);
   }
   override async stop(state: SpawnerState): Promise<void> {
@@ -117,6 +119,10 @@ describe('spawn limits and progress events', { timeout: 120_000 }, () => {
       if (ev.progress === 30) spawner.open();
     });
     assert.deepEqual(events[0], { progress: 0, message: 'Server requested' });
+    assert.ok(
+      events.some((e) => e.progress === 45 && e.message === 'Running on node n1'),
+      "the backend's own step is relayed",
+    );
     const ps = events.map((e) => e.progress);
     assert.deepEqual(
       [...ps].sort((a, b) => a - b),

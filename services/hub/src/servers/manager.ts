@@ -415,6 +415,8 @@ export class ServerManager {
           ...plan.extra,
         },
         signal,
+        // The backend's own steps (a Swarm task waiting for a node, being prepared), between start and ready.
+        (message) => this.#step(user, name, 45, message),
       );
       state = started.state;
       await this.#servers.setState(row.id, 'pending', { url: started.url, spawnerState: { ...state } });

@@ -21,7 +21,10 @@ export interface SpawnPlan {
   readonly limits: { readonly memoryBytes: number; readonly nanoCpus: number; readonly pids: number };
   readonly adminEnv: Readonly<Record<string, string>>;
   /** The request fields only profiles set. */
-  readonly extra: Pick<SpawnRequest, 'dataVolumes' | 'gpus' | 'egress' | 'defaultUrl' | 'profile'>;
+  readonly extra: Pick<
+    SpawnRequest,
+    'dataVolumes' | 'gpus' | 'egress' | 'defaultUrl' | 'profile' | 'placement' | 'reservations'
+  >;
 }
 
 export function spawnPlan(
@@ -50,6 +53,17 @@ export function spawnPlan(
       egress: s.internet,
       defaultUrl: s.default_url,
       profile: { name: profile.name, version: profile.version },
+      ...(s.node_labels && Object.keys(s.node_labels).length > 0
+        ? { placement: { nodeLabels: { ...s.node_labels } } }
+        : {}),
+      ...(s.reserve_cpu !== undefined || s.reserve_memory !== undefined
+        ? {
+            reservations: {
+              ...(s.reserve_memory !== undefined ? { memoryBytes: s.reserve_memory } : {}),
+              ...(s.reserve_cpu !== undefined ? { nanoCpus: Math.round(s.reserve_cpu * 1e9) } : {}),
+            },
+          }
+        : {}),
     },
   };
 }

@@ -32,6 +32,13 @@ export interface SpawnRequest {
   readonly egress?: boolean;
   /** Where the server opens, e.g. /lab (also in env as JUPYTERHUB_DEFAULT_URL). */
   readonly defaultUrl?: string;
+  /**
+   * Where the server may run, for backends with several machines (Swarm): the node labels a node must carry.
+   * A single-host backend has nowhere else to go and ignores it.
+   */
+  readonly placement?: { readonly nodeLabels?: Readonly<Record<string, string>> };
+  /** What a multi-machine backend sets aside for the server when placing it (Swarm reservations). */
+  readonly reservations?: { readonly memoryBytes?: number; readonly nanoCpus?: number };
   /** The profile version the request was resolved from, for labels and logs. */
   readonly profile?: { readonly name: string; readonly version: number };
 }
@@ -81,9 +88,15 @@ export interface ManagedServer {
   readonly state: SpawnerState;
 }
 
+/** A step of a start the backend reports (e.g. "waiting for a node that fits"); the hub shows it as progress. */
+export type SpawnProgress = (message: string) => void;
+
 export interface Spawner {
-  /** Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made. */
-  start(req: SpawnRequest, signal?: AbortSignal): Promise<Started>;
+  /**
+   * Create and start the server. Rejects with a SpawnError. Honors `signal` by cleaning up what it made.
+   * `progress`, when given, hears the backend's own steps (optional: a backend may report none).
+   */
+  start(req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started>;
   /** Stop and remove the server's process. Keeps persistent storage. Idempotent: a missing server is fine. */
   stop(state: SpawnerState): Promise<void>;
   /** Report what the backend sees now. Never throws: failures are `unknown`. */
@@ -114,6 +127,10 @@ export type SpawnErrorCode =
   | 'IMAGE_NOT_FOUND'
   /** The image is not pinned, or the engine's image under that reference is not the pinned one. */
   | 'IMAGE_MISMATCH'
+  /** The image was pulled by its digest and the registry refused or does not have it. */
+  | 'IMAGE_PULL_FAILED'
+  /** Pulling the image took longer than the pull timeout (separate from the start timeout). */
+  | 'IMAGE_PULL_TIMEOUT'
   /** A profile's data volume does not exist (it is never created on the fly). */
   | 'DATA_VOLUME_NOT_FOUND'
   /** The GPUs the request names are not usable. */

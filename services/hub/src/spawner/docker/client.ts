@@ -49,6 +49,12 @@ export interface DockerClient {
       | readonly { readonly Name: string; readonly Labels: Record<string, string> | null }[]
       | null;
   }>;
+  /** Only to pull a missing image by its digest (image-pull.ts): the progress stream. */
+  createImage(options: {
+    fromImage: string;
+    tag: string;
+    abortSignal?: AbortSignal;
+  }): Promise<NodeJS.ReadableStream>;
   /** Only with per-server networks (`serverNetworks`). */
   createNetwork(options: Dockerode.NetworkCreateOptions): Promise<unknown>;
   getNetwork(id: string): DockerNetwork;

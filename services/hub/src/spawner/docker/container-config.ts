@@ -39,8 +39,14 @@ const GPU_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** A volume is a directory named after it, and Linux file names are at most 255 bytes. */
 const MAX_NAME = 255;
 
+/** What planning needs of a spawner's options: the Docker and the Swarm spawner both plan with it. */
+export type PlanOptions = Pick<
+  ResolvedOptions,
+  'prefix' | 'network' | 'deploymentId' | 'defaultLimits' | 'homeMountPath'
+> & { readonly serverNetworks?: unknown };
+
 /** Everything about the container except the image id, derived from the request; throws START_FAILED. */
-export function planContainer(o: ResolvedOptions, req: SpawnRequest): Omit<ContainerPlan, 'imageId'> {
+export function planContainer(o: PlanOptions, req: SpawnRequest): Omit<ContainerPlan, 'imageId'> {
   if (!isValidImageRef(req.image)) throw new SpawnError('START_FAILED', 'invalid image reference');
   if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535) {
     throw new SpawnError('START_FAILED', `invalid port ${req.port}`);
@@ -73,7 +79,10 @@ export function planContainer(o: ResolvedOptions, req: SpawnRequest): Omit<Conta
 }
 
 /** Data volumes are named volumes at plain absolute paths, never over the home volume or /tmp. */
-export function checkDataVolumes(o: ResolvedOptions, volumes: readonly DataVolume[]): DataVolume[] {
+export function checkDataVolumes(
+  o: Pick<PlanOptions, 'homeMountPath'>,
+  volumes: readonly DataVolume[],
+): DataVolume[] {
   const seen = new Set<string>([o.homeMountPath, '/tmp']);
   for (const v of volumes) {
     if (!VOLUME_NAME.test(v.volume)) {

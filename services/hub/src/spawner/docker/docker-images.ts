@@ -125,6 +125,31 @@ export class DockerImages implements ImageInspector {
     }
   }
 
+  /**
+   * Remove probe containers a previous hub left behind (it died while a probe ran, before its `finally`). Run at
+   * start, before any probe of this hub's; returns how many went. Never touches servers: only this deployment's
+   * containers labelled as probes.
+   */
+  async removeLeftoverProbes(): Promise<number> {
+    const filters = JSON.stringify({
+      label: [`${LABEL_MANAGED}=true`, `${LABEL_DEPLOYMENT}=${this.#o.deploymentId}`, `${LABEL_PROBE}=true`],
+    });
+    const left = await this.#o.docker.listContainers({ all: true, filters });
+    let removed = 0;
+    for (const c of left) {
+      if (c.Labels?.[LABEL_PROBE] !== 'true' || c.Labels?.[LABEL_DEPLOYMENT] !== this.#o.deploymentId)
+        continue;
+      await this.#o.docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .then(() => removed++)
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+    }
+    return removed;
+  }
+
   /** The probe container: hardened like a server, and offline. */
   createOptions(imageId: string): Dockerode.ContainerCreateOptions {
     return {

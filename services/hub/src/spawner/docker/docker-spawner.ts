@@ -10,6 +10,7 @@ import {
   type Spawner,
   type SpawnerState,
   type SpawnerStatus,
+  type SpawnProgress,
   type SpawnRequest,
   type Started,
   type StorageAction,
@@ -22,6 +23,7 @@ import { demuxLogs, lastLines } from './demux.ts';
 import { connectEgress, ensureEgressNetwork } from './egress-network.ts';
 import { errorMessage, isNotFound, statusCodeOf, toSpawnError } from './errors.ts';
 import { disposeHomeVolumes } from './home-volumes.ts';
+import { pullableRef, pullByDigest } from './image-pull.ts';
 import {
   deploymentFilter,
   isBerth,
@@ -53,7 +55,7 @@ export class DockerSpawner implements Spawner {
     this.#docker = this.#o.docker;
   }
 
-  async start(req: SpawnRequest, signal?: AbortSignal): Promise<Started> {
+  async start(req: SpawnRequest, signal?: AbortSignal, progress?: SpawnProgress): Promise<Started> {
     throwIfAborted(signal);
     const tls = this.#o.internalTls;
     const plan = planContainer(this.#o, tls ? { ...req, env: tlsEnv(req.env) } : req);
@@ -66,41 +68,42 @@ export class DockerSpawner implements Spawner {
     };
     let container: DockerContainer | undefined;
     try {
-      const imageId = await this.#imageId(req.image);
+      const imageId = await this.#imageId(req.image, signal, progress);
       throwIfAborted(signal, state);
-      await this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume));
-      throwIfAborted(signal, state);
-      await this.#ensureVolume(plan.volumeName, plan.labels);
-      throwIfAborted(signal, state);
-      if (plan.networkName) {
-        await this.#ensureNetwork(plan.networkName, plan.labels);
-        throwIfAborted(signal, state);
-      }
-      await this.#removeStale(plan.containerName);
+      // What the container needs is prepared at once: volumes, networks, a stale container's removal and the TLS
+      // files do not depend on each other, and each is a Docker round trip or more (a network create, the TLS
+      // helper), so in sequence they added up to a visible share of a spawn (bench/spawn).
+      const [, , , , tlsMounted, egress] = await Promise.all([
+        this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume)),
+        this.#ensureVolume(plan.volumeName, plan.labels),
+        plan.networkName ? this.#ensureNetwork(plan.networkName, plan.labels) : undefined,
+        this.#removeStale(plan.containerName),
+        tls && tlsVolume
+          ? (async () => {
+              // A fresh certificate at every start, for the names the proxy and the hub use to reach this server.
+              const files = await tls.issue({
+                user: req.user,
+                serverName: req.serverName,
+                hostnames: [...new Set([plan.containerName, hostnameFor(plan.containerName)])],
+              });
+              throwIfAborted(signal, state);
+              await fillTlsVolume(this.#docker, {
+                volumeName: tlsVolume,
+                helperName: `${plan.containerName}-tls`,
+                imageId,
+                user: this.#o.user,
+                labels: plan.labels,
+                deploymentId: this.#o.deploymentId,
+                files,
+              });
+              return true;
+            })()
+          : false,
+        req.egress ? this.#egressNetwork() : undefined,
+      ]);
       throwIfAborted(signal, state);
       let create = containerCreateOptions(this.#o, { ...plan, imageId });
-      if (tls && tlsVolume) {
-        // A fresh certificate at every start, for the names the proxy and the hub use to reach this server.
-        const files = await tls.issue({
-          user: req.user,
-          serverName: req.serverName,
-          hostnames: [...new Set([plan.containerName, hostnameFor(plan.containerName)])],
-        });
-        throwIfAborted(signal, state);
-        await fillTlsVolume(this.#docker, {
-          volumeName: tlsVolume,
-          helperName: `${plan.containerName}-tls`,
-          imageId,
-          user: this.#o.user,
-          labels: plan.labels,
-          deploymentId: this.#o.deploymentId,
-          files,
-        });
-        throwIfAborted(signal, state);
-        create = withTlsMount(create, tlsVolume);
-      }
-      const egress = req.egress ? await this.#egressNetwork() : undefined;
-      throwIfAborted(signal, state);
+      if (tlsMounted && tlsVolume) create = withTlsMount(create, tlsVolume);
       container = await this.#docker.createContainer(create);
       state = { containerId: container.id, ...state, imageId };
       // Joined before the first instruction runs, so the server never runs with a route it should not have.
@@ -257,14 +260,23 @@ export class DockerSpawner implements Spawner {
    * profiles pin what runs). The id it returns is what the container is created from, so a re-tag between
    * this check and the create cannot swap the image.
    */
-  async #imageId(image: string): Promise<string> {
+  async #imageId(image: string, signal?: AbortSignal, progress?: SpawnProgress): Promise<string> {
+    const inspect = () => this.#docker.getImage(image).inspect();
     let info: { readonly Id: string; readonly RepoDigests?: readonly string[] | null };
     try {
-      info = await this.#docker.getImage(image).inspect();
+      info = await inspect();
     } catch (err) {
-      if (isNotFound(err))
+      if (!isNotFound(err)) throw err;
+      // Absent: a digest reference is pulled (the digest names the content); anything else cannot be.
+      if (this.#o.pullTimeoutMs === 0 || !pullableRef(image)) {
         throw new SpawnError('IMAGE_NOT_FOUND', `image ${image} is not present on the engine`);
-      throw err;
+      }
+      await pullByDigest(this.#docker, image, {
+        timeoutMs: this.#o.pullTimeoutMs,
+        ...(signal ? { signal } : {}),
+        ...(progress ? { progress } : {}),
+      });
+      info = await inspect();
     }
     const pin = checkPin(image, info);
     if (!pin.ok) throw new SpawnError('IMAGE_MISMATCH', pin.why);

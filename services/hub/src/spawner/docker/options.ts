@@ -33,6 +33,11 @@ export interface DockerSpawnerOptions {
   readonly tmpfsSize?: number;
   /** Grace period for `docker stop` before SIGKILL, in seconds. Default 10. */
   readonly stopTimeoutSeconds?: number;
+  /**
+   * How long a pull of a missing `repo@sha256:` image may take, in ms (separate from the start timeout, which
+   * runs after it). Default 600000; 0 never pulls: a missing image is IMAGE_NOT_FOUND.
+   */
+  readonly pullTimeoutMs?: number;
   /** How long start() watches a new container for an immediate exit, in ms. Default 500; 0 = one inspect. */
   readonly earlyExitWindowMs?: number;
   /** json-file log rotation: size of one file (Docker syntax, e.g. '10m') and number of files. */
@@ -83,6 +88,7 @@ export const DEFAULTS = {
   tmpfsSize: 256 * 1024 ** 2,
   stopTimeoutSeconds: 10,
   earlyExitWindowMs: 500,
+  pullTimeoutMs: 600_000,
   logMaxSize: '10m',
   logMaxFiles: 3,
   helperImage: '',
@@ -130,6 +136,7 @@ export function resolveOptions(o: DockerSpawnerOptions): ResolvedOptions {
   check(isPositiveInteger(r.tmpfsSize), 'tmpfsSize', 'must be a positive integer');
   check(isPositiveInteger(r.stopTimeoutSeconds), 'stopTimeoutSeconds', 'must be a positive integer');
   check(Number.isSafeInteger(r.earlyExitWindowMs) && r.earlyExitWindowMs >= 0, 'earlyExitWindowMs', '>= 0');
+  check(Number.isSafeInteger(r.pullTimeoutMs) && r.pullTimeoutMs >= 0, 'pullTimeoutMs', '>= 0');
   check(/^\d+[kmg]?$/.test(r.logMaxSize), 'logMaxSize', "Docker size syntax, e.g. '10m'");
   check(isPositiveInteger(r.logMaxFiles), 'logMaxFiles', 'must be a positive integer');
   if (r.serverNetworks) {

@@ -259,6 +259,34 @@ describe('the image probe', { skip }, () => {
     assert.equal(await probesLeft(), 0);
   });
 
+  test('probe containers a crashed hub left behind are removed at the next start, nothing else', {
+    timeout,
+  }, async () => {
+    const sleeper = testImageId('sleeper');
+    // What a hub killed mid-probe leaves: a running probe container of this deployment.
+    const left = await docker.createContainer({ ...images.createOptions(sleeper), Cmd: ['sleep', '300'] });
+    await left.start();
+    // Another deployment's probe on the same engine is not ours to remove.
+    const otherOpts = images.createOptions(sleeper);
+    const theirs = await docker.createContainer({
+      ...otherOpts,
+      name: `${otherOpts.name}-other`,
+      Cmd: ['sleep', '300'],
+      Labels: { ...otherOpts.Labels, 'org.berth.deployment': `${ns.deploymentId}-other` },
+    });
+    await theirs.start();
+    try {
+      assert.equal(await probesLeft(), 1);
+      assert.equal(await images.removeLeftoverProbes(), 1);
+      assert.equal(await probesLeft(), 0);
+      assert.equal((await theirs.inspect()).State.Running, true, "another deployment's probe stays");
+      assert.equal(await images.removeLeftoverProbes(), 0, 'nothing left the second time');
+    } finally {
+      await left.remove({ force: true }).catch(() => undefined);
+      await theirs.remove({ force: true }).catch(() => undefined);
+    }
+  });
+
   test('refuses to run anything but a pinned image, or one the engine lacks', { timeout }, async () => {
     assert.equal((await images.probe(LAB)).status, 'failed', 'a tag');
     assert.equal((await images.probe(`sha256:${'0'.repeat(64)}`)).status, 'failed', 'absent');
