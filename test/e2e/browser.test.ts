@@ -79,8 +79,44 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
   const blocked: string[][] = [];
   const dialogs: string[] = [];
   let page: Page;
-  const shot = (name: string, p: Page = page) =>
-    p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  const shot = async (name: string, p: Page = page) => {
+    await styled(p);
+    await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  };
+
+  /**
+   * The page's own stylesheet has loaded: an unstyled page is a broken screenshot. Chromium here drops requests
+   * whenever a Docker network appears or goes (support/browser.ts), the stylesheet's too; then the page's link
+   * is loaded again (the same URL; nothing is added), at most three times.
+   */
+  async function styled(p: Page): Promise<void> {
+    const CSS = 'link[rel="stylesheet"][href="/hub/static/berth.css"]';
+    for (let i = 0; i < 3; i++) {
+      const state = await p.evaluate((sel) => {
+        const link = document.querySelector<HTMLLinkElement>(sel);
+        if (!link) return 'no link';
+        try {
+          return (link.sheet?.cssRules.length ?? 0) > 0 ? 'ok' : 'not loaded';
+        } catch {
+          return 'not loaded';
+        }
+      }, CSS);
+      if (state === 'ok') return;
+      assert.notEqual(state, 'no link', `${p.url()} links no stylesheet`);
+      await p.evaluate(
+        (sel) =>
+          new Promise<void>((done) => {
+            const link = document.querySelector<HTMLLinkElement>(sel) as HTMLLinkElement;
+            const again = link.cloneNode() as HTMLLinkElement;
+            again.onload = () => done();
+            again.onerror = () => done();
+            link.replaceWith(again);
+          }),
+        CSS,
+      );
+    }
+    throw new Error(`the stylesheet of ${p.url()} did not load`);
+  }
 
   /** A fresh browser profile (own cookies), off-host requests aborted, dialogs recorded and dismissed. */
   async function newContext(width = 1280, height = 800): Promise<{ c: BrowserContext; p: Page }> {
@@ -580,6 +616,20 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
       .split('\n')
       .filter((v) => v.startsWith(`${stack.project}-home-`));
 
+  /** An opened confirmation form lies wholly inside its table's visible box (a clipped choice is a broken page). */
+  async function assertNotClipped(form: ReturnType<Page['locator']>): Promise<void> {
+    const out = await form.evaluate((f) => {
+      const wrap = f.closest('.table-wrap') ?? document.documentElement;
+      const r = f.getBoundingClientRect();
+      const w = wrap.getBoundingClientRect();
+      return { form: [r.left, r.right] as const, box: [w.left, w.right] as const };
+    });
+    assert.ok(
+      out.form[0] >= out.box[0] - 1 && out.form[1] <= out.box[1] + 1,
+      `the form ${JSON.stringify(out.form)} is clipped by its table ${JSON.stringify(out.box)}`,
+    );
+  }
+
   /** Start a named server through the home page's form and the picker, until its JupyterLab answers. */
   async function startNamed(p: Page, server: string, profile: string): Promise<void> {
     await retrying(p, async () => {
@@ -621,9 +671,14 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
     // Stopped, it keeps its row: profile and last activity, Start and Delete.
     assert.equal((await row.locator('td[data-label="Profile"]').textContent())?.trim(), 'standard');
     assert.equal(await row.locator('td[data-label="Last activity"] time').count(), 1);
-    assert.equal(await row.locator('button:text("Start")').count(), 1);
+    // With profiles, Start is a link to the picker.
+    assert.equal(
+      await row.locator('a.button:text("Start")').getAttribute('href'),
+      '/hub/spawn/alice/scratch',
+    );
     assert.equal(await row.locator('a.button:text("Open")').count(), 0);
     await row.locator('summary:text("Delete")').click();
+    await assertNotClipped(row.locator('form.confirm'));
     await shot('home-named-stopped');
     const containers = execFileSync(
       'docker',
@@ -730,6 +785,10 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
   });
 
   it('lets an admin delete users, keeping the home volume of one and deleting the other', async () => {
+    // Signed in first: starting and stopping a server below changes the host's networks, which cuts Chromium's
+    // requests in flight (see support/browser.ts).
+    const { p } = await newContext();
+    await signIn(p, 'root', ROOT_PW);
     // erin gets a home volume by running a server once (started and stopped through the API).
     const added = await stack.berth(['user', 'add', 'erin']);
     assert.equal(added.code, 0, added.stderr);
@@ -750,8 +809,6 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
     assert.deepEqual(homeVolumes('erin'), [`${stack.project}-home-erin`]);
     assert.deepEqual(homeVolumes('bob'), [`${stack.project}-home-bob`], 'bob ran a server above');
 
-    const { p } = await newContext();
-    await signIn(p, 'root', ROOT_PW);
     const remove = async (user: string, choice: 'keep' | 'delete') => {
       await retrying(p, () => p.goto(`${stack.base}/hub/admin/users?q=${user}`));
       await until(
@@ -760,6 +817,7 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
           if ((await p.locator(`tr[data-user="${user}"]`).count()) === 0) return true;
           await p.locator(`tr[data-user="${user}"] summary`).click();
           await p.locator(`tr[data-user="${user}"] input[name="volumes"][value="${choice}"]`).check();
+          await assertNotClipped(p.locator(`tr[data-user="${user}"] form.confirm`));
           if (choice === 'keep') await shot('admin-user-delete', p);
           await p.locator(`tr[data-user="${user}"] button:text("Delete ${user}")`).click();
           await p.waitForTimeout(1000);

@@ -51,7 +51,8 @@ export const activityRoutes: RouteModule = (app, { ctx, xsrf }) => {
       const now = new Date();
       const updates: [number, Date][] = [];
       for (const [serverName, v] of Object.entries(body.servers ?? {})) {
-        const row = await ctx.servers.find(user.id, serverName);
+        // As JupyterHub: any server the user has, a stopped one too (its last report may arrive as it stops).
+        const row = await ctx.servers.record(user.id, serverName);
         if (!row) throw new HubError('INVALID_BODY', `no such server: ${serverName.slice(0, 64)}`);
         updates.push([row.id, parseWhen(v.last_activity, now)]);
       }

@@ -229,6 +229,17 @@ describe('stopped servers keep their record; remove deletes a named one (real Po
     assert.equal((await recordOf('alice', 'stay'))?.state, 'stopped', 'still there');
   });
 
+  it("a stopped server's last activity report is recorded, as JupyterHub accepts it for any server the user has", async () => {
+    const res = await api('/users/alice/activity', 'alice', {
+      method: 'POST',
+      body: { servers: { stay: { last_activity: '2026-03-04T05:06:07Z' } } },
+    });
+    assert.equal(res.status, 200);
+    const row = await recordOf('alice', 'stay');
+    assert.equal(row?.state, 'stopped');
+    assert.equal(new Date(row.last_activity ?? 0).toISOString(), '2026-03-04T05:06:07.000Z');
+  });
+
   it('another user cannot stop or remove the server (403), and it stays', async () => {
     const res = await api('/users/alice/servers/stay', 'bob', { method: 'DELETE', body: { remove: true } });
     assert.equal(res.status, 403);

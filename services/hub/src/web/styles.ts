@@ -399,6 +399,18 @@ form.confirm {
   max-width: 22rem;
   padding: 0.5rem 0;
 }
+/* An open Delete in an actions cell is as wide as its form, so the volume choice is never clipped by the table. */
+details.inline-details[open] > form.confirm {
+  width: min(18rem, 80vw);
+}
+/* …and it opens on its own line under the row's other buttons. */
+td.row-actions:has(> details.inline-details[open]) {
+  white-space: normal;
+}
+td.row-actions > details.inline-details[open] {
+  display: block;
+  margin-top: 0.4rem;
+}
 .result {
   margin-top: 1.25rem;
   padding: 1rem;

@@ -1,7 +1,8 @@
 /**
  * Volume lifecycle on user deletion against the real engine: a file written by the user's server survives
  * `archive` (readable in the archive, owner intact) while the home volume is gone; `delete` removes it; `keep`
- * leaves it. Named servers' volumes go the same way; another user's volume is never touched.
+ * leaves it. Named servers' volumes go the same way; another user's volume is never touched. Removing one named
+ * server touches that server's volume only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -163,5 +164,28 @@ describe('home volumes when a user is deleted (real Docker)', { skip, timeout: 1
     const report = await lifecycle('keep').onUserDeleted('dee', 'delete');
     assert.equal(report.policy, 'delete');
     assert.equal(await exists(home), false);
+  });
+  test('a removed named server: only its own volume is archived or deleted; the default one stays', async () => {
+    const home = await serverWrote('eve', '', 'eve-default');
+    const lab = await serverWrote('eve', 'lab', 'eve-lab');
+    const tmp = await serverWrote('eve', 'tmp', 'eve-tmp');
+    const archived = await lifecycle('archive').onServerRemoved('eve', 'lab');
+    assert.deepEqual(
+      archived.volumes.map((v) => [v.volume, v.action]),
+      [[lab, 'archived']],
+    );
+    const first = archived.volumes[0];
+    assert.ok(first?.action === 'archived');
+    assert.equal(await readFromVolume(first.archive, 'marker'), '1000:100\neve-lab');
+    assert.equal(await exists(lab), false);
+    const deleted = await lifecycle('archive').onServerRemoved('eve', 'tmp', 'delete');
+    assert.deepEqual(deleted.volumes, [{ volume: tmp, action: 'deleted' }]);
+    assert.equal(await exists(tmp), false);
+    assert.deepEqual((await lifecycle('archive').onServerRemoved('eve', 'lab', 'keep')).volumes, []);
+    assert.equal(
+      await readFromVolume(home, 'marker'),
+      '1000:100\neve-default',
+      'the default volume untouched',
+    );
   });
 });
