@@ -111,7 +111,12 @@ export async function startBerth(): Promise<Hub> {
   const child: ChildProcess = spawn(
     process.execPath,
     // The hub image's node flags (Dockerfile), unless BENCH_NODE_ARGS says otherwise.
-    [...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), entry],
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2 --heap-growing-percent=30')
+        .split(' ')
+        .filter(Boolean),
+      entry,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
