@@ -9,7 +9,13 @@
  *
  *   node bench/spawn/run.ts            # 5 single spawns each, then 20 concurrent hub spawns vs 20 raw runs
  *   node bench/spawn/run.ts --short    # CI: 1 single spawn each, 3 concurrent
+ *   node bench/spawn/run.ts --compose  # the hub of the whole compose stack, as deployed (below)
  *   options: --rounds N  --concurrent N  --concurrent-rounds N  --json FILE
+ *
+ * With --compose the hub side is the compose stack's hub as production runs it: through the Docker API guard,
+ * with internal TLS (a certificate per server) and a network per server, the request going through Caddy and the
+ * proxy; a start is timed from the REST call until the user model says the server is ready (polled every 50 ms,
+ * as the raw side is). Needs the kit's images (`npm run images:offline`).
  *
  * The machine is shared, so compare the ratios of one run, not absolute numbers across runs.
  */
@@ -18,6 +24,7 @@ import { parseArgs } from 'node:util';
 import type Dockerode from 'dockerode';
 import { singleUserEnv } from '../../services/hub/src/servers/env.ts';
 import { type DockerHub, startDockerHub } from '../../services/hub/src/testing/docker-hub.ts';
+import { composeSide } from './compose-side.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,6 +33,7 @@ const { values: args } = parseArgs({
     concurrent: { type: 'string' },
     'concurrent-rounds': { type: 'string' },
     json: { type: 'string' },
+    compose: { type: 'boolean', default: false },
   },
 });
 const short = args.short === true;
@@ -42,12 +50,32 @@ const median = (xs: readonly number[]) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Outcome {
+export interface Outcome {
   readonly ok: boolean;
   readonly ms: number;
   /** Of `ms`, the time until the engine had started the container (the rest is the server booting, and noticing). */
   readonly toStartMs?: number;
   readonly error?: string;
+}
+
+/** What is measured: hub starts and stops, and raw runs of the same image on the same engine. */
+export interface Side {
+  readonly docker: Dockerode;
+  /** Creates the users (names are plain, e.g. u1). */
+  addUsers(names: readonly string[]): Promise<void>;
+  hubSpawn(name: string): Promise<Outcome>;
+  hubStop(name: string): Promise<void>;
+  /** Where raw runs go: their name prefix, labels, network, image and environment. */
+  readonly raw: RawTarget;
+  close(): Promise<void>;
+}
+
+export interface RawTarget {
+  readonly prefix: string;
+  readonly labels: Record<string, string>;
+  readonly network: string;
+  readonly imageId: string;
+  env(name: string): Record<string, string>;
 }
 
 /** When the engine started the container, as ms since the epoch. */
@@ -57,54 +85,80 @@ async function startedAt(c: Dockerode.Container): Promise<number | undefined> {
   return Number.isFinite(t) ? t : undefined;
 }
 
-/** One hub-driven spawn: the REST call answers 201 when the hub has found the server ready and routed it. */
-async function hubSpawn(dh: DockerHub, name: string, adminToken: string): Promise<Outcome> {
-  const wall0 = Date.now();
-  const t0 = performance.now();
-  const res = await fetch(`${dh.base}/hub/api/users/${name}/server`, {
-    method: 'POST',
-    headers: { authorization: `token ${adminToken}` },
+/** The in-process hub of `testing/docker-hub.ts` (no internal TLS, one shared network). */
+async function dockerHubSide(): Promise<Side> {
+  const dh: DockerHub = await startDockerHub({
+    slowSpawnMs: READY_TIMEOUT_MS,
+    env: {
+      BERTH_CULL_IDLE_TIMEOUT_SECONDS: '0',
+      BERTH_CONCURRENT_SPAWN_LIMIT: '0',
+      BERTH_START_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
+    },
   });
-  const ms = performance.now() - t0;
-  const body = await res.text();
-  if (res.status !== 201) return { ok: false, ms, error: `${res.status} ${body.slice(0, 200)}` };
-  const started = await startedAt(dh.docker.getContainer(`${dh.ns.prefix}-${name}`));
-  return started === undefined ? { ok: true, ms } : { ok: true, ms, toStartMs: started - wall0 };
-}
-
-async function hubStop(dh: DockerHub, name: string): Promise<void> {
-  const user = await dh.hub.ctx.users.byName(name);
-  if (user) await dh.hub.ctx.lifecycle.stop(user, '');
+  const { token: adminToken } = await dh.addUser('bench-admin', true);
+  const cfg = dh.hub.ctx.config;
+  return {
+    docker: dh.docker,
+    async addUsers(names) {
+      for (const n of names) await dh.addUser(n);
+    },
+    // The REST call answers 201 when the hub has found the server ready and routed it.
+    async hubSpawn(name) {
+      const wall0 = Date.now();
+      const t0 = performance.now();
+      const res = await fetch(`${dh.base}/hub/api/users/${name}/server`, {
+        method: 'POST',
+        headers: { authorization: `token ${adminToken}` },
+      });
+      const ms = performance.now() - t0;
+      const body = await res.text();
+      if (res.status !== 201) return { ok: false, ms, error: `${res.status} ${body.slice(0, 200)}` };
+      const started = await startedAt(dh.docker.getContainer(`${dh.ns.prefix}-${name}`));
+      return started === undefined ? { ok: true, ms } : { ok: true, ms, toStartMs: started - wall0 };
+    },
+    async hubStop(name) {
+      const user = await dh.hub.ctx.users.byName(name);
+      if (user) await dh.hub.ctx.lifecycle.stop(user, '');
+    },
+    raw: {
+      prefix: dh.ns.prefix,
+      labels: { 'org.berth.deployment': dh.ns.deploymentId, 'org.berth.bench': 'raw' },
+      network: dh.network,
+      imageId: dh.imageId,
+      env: (name) =>
+        singleUserEnv({
+          user: name,
+          serverName: '',
+          token: 'raw-run-token-unknown-to-the-hub',
+          hubApiUrl: cfg.hubApiUrlForServers,
+          publicUrl: cfg.publicUrl,
+          port: 8888,
+          image: dh.imageId,
+          defaultUrl: cfg.spawner.defaultUrl,
+          adminEnv: {},
+        }),
+    },
+    close: () => dh.close(),
+  };
 }
 
 /** One raw run: a plain container of the same image, command and environment, polled to its first 200. */
-async function rawRun(dh: DockerHub, name: string): Promise<Outcome & { container?: Dockerode.Container }> {
-  const cfg = dh.hub.ctx.config;
-  const env = singleUserEnv({
-    user: name,
-    serverName: '',
-    token: 'raw-run-token-unknown-to-the-hub',
-    hubApiUrl: cfg.hubApiUrlForServers,
-    publicUrl: cfg.publicUrl,
-    port: 8888,
-    image: dh.imageId,
-    defaultUrl: cfg.spawner.defaultUrl,
-    adminEnv: {},
-  });
+async function rawRun(side: Side, name: string): Promise<Outcome & { container?: Dockerode.Container }> {
+  const env = side.raw.env(name);
   const wall0 = Date.now();
   const t0 = performance.now();
   let container: Dockerode.Container | undefined;
   try {
-    container = await dh.docker.createContainer({
-      name: `${dh.ns.prefix}-raw-${name}`,
-      Image: dh.imageId,
+    container = await side.docker.createContainer({
+      name: `${side.raw.prefix}-raw-${name}`,
+      Image: side.raw.imageId,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: { 'org.berth.deployment': dh.ns.deploymentId, 'org.berth.bench': 'raw' },
-      HostConfig: { NetworkMode: dh.network },
+      Labels: side.raw.labels,
+      HostConfig: { NetworkMode: side.raw.network },
     });
     await container.start();
     const info = await container.inspect();
-    const ip = info.NetworkSettings.Networks[dh.network]?.IPAddress;
+    const ip = info.NetworkSettings.Networks[side.raw.network]?.IPAddress;
     const url = `http://${ip}:8888/user/${name}/api`;
     while (performance.now() - t0 < READY_TIMEOUT_MS) {
       try {
@@ -131,24 +185,22 @@ async function rawRemove(o: { container?: Dockerode.Container }): Promise<void> 
 }
 
 async function main(): Promise<void> {
-  const dh = await startDockerHub({
-    slowSpawnMs: READY_TIMEOUT_MS,
-    env: {
-      BERTH_CULL_IDLE_TIMEOUT_SECONDS: '0',
-      BERTH_CONCURRENT_SPAWN_LIMIT: '0',
-      BERTH_START_TIMEOUT_SECONDS: String(READY_TIMEOUT_MS / 1000),
-    },
-  });
-  const results: Record<string, unknown> = { short, rounds, concurrent, concurrentRounds };
+  const side = args.compose ? await composeSide(READY_TIMEOUT_MS) : await dockerHubSide();
+  const results: Record<string, unknown> = {
+    short,
+    rounds,
+    concurrent,
+    concurrentRounds,
+    compose: args.compose,
+  };
   try {
-    const { token: adminToken } = await dh.addUser('bench-admin', true);
     const users = Array.from({ length: Math.max(rounds, concurrent) + 1 }, (_, i) => `u${i}`);
-    for (const u of users) await dh.addUser(u);
+    await side.addUsers(users);
 
     // Warm-up (page cache, Python imports), one of each, not counted.
-    const warmHub = await hubSpawn(dh, users[0] as string, adminToken);
-    await hubStop(dh, users[0] as string);
-    const warmRaw = await rawRun(dh, 'warm');
+    const warmHub = await side.hubSpawn(users[0] as string);
+    await side.hubStop(users[0] as string);
+    const warmRaw = await rawRun(side, 'warm');
     await rawRemove(warmRaw);
     if (!warmHub.ok || !warmRaw.ok)
       throw new Error(`warm-up failed: ${warmHub.error ?? ''} ${warmRaw.error ?? ''}`);
@@ -161,14 +213,14 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const name = users[r + 1] as string;
       const doHub = async () => {
-        const o = await hubSpawn(dh, name, adminToken);
-        await hubStop(dh, name);
+        const o = await side.hubSpawn(name);
+        await side.hubStop(name);
         if (!o.ok) throw new Error(`hub spawn failed: ${o.error}`);
         hubMs.push(o.ms);
         if (o.toStartMs !== undefined) hubStart.push(o.toStartMs);
       };
       const doRaw = async () => {
-        const o = await rawRun(dh, `raw${r}`);
+        const o = await rawRun(side, `raw${r}`);
         await rawRemove(o);
         if (!o.ok) throw new Error(`raw run failed: ${o.error}`);
         rawMs.push(o.ms);
@@ -211,9 +263,9 @@ async function main(): Promise<void> {
     const each: { hub: number[]; raw: number[] } = { hub: [], raw: [] };
     const hubBatch = async () => {
       const t0 = performance.now();
-      const out = await Promise.all(names.map((n) => hubSpawn(dh, n, adminToken)));
+      const out = await Promise.all(names.map((n) => side.hubSpawn(n)));
       hubWalls.push(performance.now() - t0);
-      await Promise.all(names.map((n) => hubStop(dh, n)));
+      await Promise.all(names.map((n) => side.hubStop(n)));
       for (const o of out) {
         if (o.ok) each.hub.push(o.ms);
         else failures.push(`hub: ${o.error}`);
@@ -221,7 +273,7 @@ async function main(): Promise<void> {
     };
     const rawBatch = async (round: number) => {
       const t0 = performance.now();
-      const out = await Promise.all(names.map((n, i) => rawRun(dh, `rawc${round}-${i}-${n}`)));
+      const out = await Promise.all(names.map((n, i) => rawRun(side, `rawc${round}-${i}-${n}`)));
       rawWalls.push(performance.now() - t0);
       await Promise.all(out.map(rawRemove));
       for (const o of out) {
@@ -261,7 +313,7 @@ async function main(): Promise<void> {
     if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
     console.log('done');
   } finally {
-    await dh.close();
+    await side.close();
   }
 }
 
