@@ -73,8 +73,10 @@ export class DockerSpawner implements Spawner {
       // What the container needs is prepared at once: volumes, networks, a stale container's removal and the TLS
       // files do not depend on each other, and each is a Docker round trip or more (a network create, the TLS
       // helper), so in sequence they added up to a visible share of a spawn (bench/spawn).
-      const [, , , , tlsMounted, egress] = await Promise.all([
-        this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume)),
+      // First what refuses the start without creating anything: a refused start leaves no trace.
+      await this.#checkDataVolumes(plan.dataVolumes.map((v) => v.volume));
+      throwIfAborted(signal, state);
+      const [, , , tlsMounted, egress] = await Promise.all([
         this.#ensureVolume(plan.volumeName, plan.labels),
         plan.networkName ? this.#ensureNetwork(plan.networkName, plan.labels) : undefined,
         this.#removeStale(plan.containerName),
