@@ -158,7 +158,12 @@ describe('in a real browser', { timeout: 1_800_000 }, () => {
       try {
         return await fn();
       } catch (err) {
-        const cut = String(err).includes('ERR_NETWORK_CHANGED') || p.url().startsWith('chrome-error:');
+        // JupyterLab also moves itself to /lab/workspaces/… right after it loads: a goto from there can be
+        // interrupted by that navigation.
+        const cut =
+          String(err).includes('ERR_NETWORK_CHANGED') ||
+          String(err).includes('interrupted by another navigation') ||
+          p.url().startsWith('chrome-error:');
         if (!cut || i >= tries) throw err;
         await p.waitForTimeout(1000);
       }
