@@ -4,6 +4,7 @@
  * helper), a network per server, the hardened container. A start is the REST call through Caddy, then the user
  * model polled every 50 ms until the server is ready; a stop is the REST call, then polled until it is gone.
  */
+import { createServer, type Server } from 'node:http';
 import Dockerode from 'dockerode';
 import { singleUserEnv } from '../../services/hub/src/servers/env.ts';
 import { ComposeStack } from '../../test/support/compose.ts';
@@ -15,6 +16,7 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
   const stack = await ComposeStack.create({ BERTH_START_TIMEOUT_SECONDS: String(readyTimeoutMs / 1000) });
   const docker = new Dockerode();
   const rawNetwork = `${stack.project}-bench-raw`;
+  let hubStandIn: Server | undefined;
   try {
     await stack.up();
     const admin = await stack.berth(['user', 'add', 'bench-admin', '--admin']);
@@ -35,6 +37,17 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
       return model.servers?.[''];
     };
     await docker.createNetwork({ Name: rawNetwork, Labels: { 'org.berth.bench': 'raw' } });
+    // jupyterhub-singleuser asks the hub API for its version before it serves. The raw server is not the hub's
+    // and cannot reach it, so a stand-in on the raw network's gateway answers that one question.
+    const gateway = (await docker.getNetwork(rawNetwork).inspect()).IPAM?.Config?.[0]?.Gateway;
+    if (!gateway) throw new Error(`no gateway on ${rawNetwork}`);
+    const standIn = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-jupyterhub-version': '5.3.0' });
+      res.end('{"version": "5.3.0"}');
+    });
+    hubStandIn = standIn;
+    await new Promise<void>((resolve) => standIn.listen(0, gateway, resolve));
+    const standInUrl = `http://${gateway}:${(standIn.address() as { port: number }).port}/hub/api`;
     const image = stack.env.BERTH_SINGLEUSER_IMAGE ?? 'berth/singleuser:lab';
     const imageId = (await docker.getImage(image).inspect()).Id;
 
@@ -85,13 +98,12 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
         labels: { 'org.berth.bench': 'raw' },
         network: rawNetwork,
         imageId,
-        // The raw server is not the hub's: its hub API address leads nowhere (the server starts regardless).
         env: (name) =>
           singleUserEnv({
             user: name,
             serverName: '',
             token: 'raw-run-token-unknown-to-the-hub',
-            hubApiUrl: 'http://127.0.0.1:9/hub/api',
+            hubApiUrl: standInUrl,
             publicUrl: stack.base,
             port: 8888,
             image: imageId,
