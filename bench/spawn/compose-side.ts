@@ -120,6 +120,7 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
       },
     };
   } catch (err) {
+    hubStandIn?.close();
     await docker
       .getNetwork(rawNetwork)
       .remove()
