@@ -96,6 +96,24 @@ function parseJson(body: Buffer | undefined): unknown {
   }
 }
 
+/** Is `repo` (a bare repository, or the repository part of a reference) one BERTH_GUARD_IMAGE_REPOSITORIES names? */
+function repositoryAllowed(config: GuardConfig, repo: string): boolean {
+  return config.imageRepositories.map(normalizeRepository).includes(normalizeRepository(repo));
+}
+
+/** The refusal for a container or service whose image the engine does not record as from an allowed repository. */
+async function refuseImage(ctx: DecideContext, image: string): Promise<Decision | undefined> {
+  const img = await inspect<{ RepoTags?: string[]; RepoDigests?: string[] }>(
+    ctx,
+    `/images/${image}/json`,
+    'image',
+  );
+  if (imageAllowed(image, img, ctx.config.imageRepositories)) return undefined;
+  return deny(
+    `image ${image} is not from an allowed repository (${ctx.config.imageRepositories.join(', ')})`,
+  );
+}
+
 async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideContext): Promise<Decision> {
   const { config } = ctx;
   const op: Operation = p.op;
@@ -118,15 +136,12 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       if (repo.includes('@') || repositoryOf(repo) !== normalizeRepository(repo)) {
         return deny('fromImage must be a bare repository, without a tag or digest');
       }
-      if (!config.imageRepositories.map(normalizeRepository).includes(normalizeRepository(repo))) {
-        return deny(`image ${repo} is not from an allowed repository`);
-      }
+      if (!repositoryAllowed(config, repo)) return deny(`image ${repo} is not from an allowed repository`);
       return ALLOW;
     }
 
     case 'image.inspect': {
-      const allowed = config.imageRepositories.map(normalizeRepository);
-      if (!op.name.startsWith('sha256:') && !allowed.includes(repositoryOf(op.name))) {
+      if (!op.name.startsWith('sha256:') && !repositoryAllowed(config, repositoryOf(op.name))) {
         return deny(`image ${op.name} is not from an allowed repository`);
       }
       const info = await inspect<{ RepoTags?: string[]; RepoDigests?: string[] }>(
@@ -144,16 +159,8 @@ async function decideOp(p: ParsedRequest, raw: Buffer | undefined, ctx: DecideCo
       const v = checkContainerCreate(body, p.query.get('name'), config);
       if (!v.ok) return deny(v.reason);
       const { image, network, volumes } = v.needs;
-      const img = await inspect<{ RepoTags?: string[]; RepoDigests?: string[] }>(
-        ctx,
-        `/images/${image}/json`,
-        'image',
-      );
-      if (!imageAllowed(image, img, config.imageRepositories)) {
-        return deny(
-          `image ${image} is not from an allowed repository (${config.imageRepositories.join(', ')})`,
-        );
-      }
+      const refused = await refuseImage(ctx, image);
+      if (refused) return refused;
       if (network !== 'none' && network !== config.usersNetwork) {
         const net = await inspect<LabelledInspect>(ctx, `/networks/${enc(network)}`, 'network').catch(
           () => undefined,
@@ -396,16 +403,8 @@ async function decideSwarm(
       const v = checkServiceCreate(body, config);
       if (!v.ok) return deny(v.reason);
       const { image, networks, secrets, readOnlyVolumes } = v.needs;
-      const img = await inspect<{ RepoTags?: string[]; RepoDigests?: string[] }>(
-        ctx,
-        `/images/${image}/json`,
-        'image',
-      );
-      if (!imageAllowed(image, img, config.imageRepositories)) {
-        return deny(
-          `image ${image} is not from an allowed repository (${config.imageRepositories.join(', ')})`,
-        );
-      }
+      const refused = await refuseImage(ctx, image);
+      if (refused) return refused;
       for (const n of networks) {
         const net = await inspect<LabelledInspect>(ctx, `/networks/${enc(n)}`, 'network').catch(
           () => undefined,
