@@ -14,6 +14,7 @@ import {
   type ProfileDefaults,
   type ProfileInput,
   type ProfileSpec,
+  parseImagePin,
   profileInputSchema,
   profilePatchSchema,
   sameSpec,
@@ -208,7 +209,7 @@ export class ProfileService {
       throw new HubError('UNAVAILABLE', `cannot ask the container engine about the image: ${String(err)}`);
     });
     if (info) return;
-    if (this.#d.pullsMissingDigests && /^[^@\s]+@sha256:[a-f0-9]{64}$/.test(spec.image)) return;
+    if (this.#d.pullsMissingDigests && parseImagePin(spec.image)?.kind === 'digest') return;
     throw new HubError(
       'INVALID_BODY',
       this.#d.pullsMissingDigests

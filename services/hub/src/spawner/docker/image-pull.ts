@@ -4,15 +4,14 @@
  * checked again after the pull). Image ids (`sha256:<id>`) name a local image and cannot be pulled; tags never
  * reach the spawner. Progress is reported as bytes downloaded over the layers' total, throttled.
  */
+import { parseImagePin } from '../../profiles/spec.ts';
 import { SpawnError } from '../spawner.ts';
 import { errorMessage } from './errors.ts';
 
-/** `repository@sha256:<64 hex>`: the only form pulled. */
-const DIGEST_REF = /^((?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*)@(sha256:[a-f0-9]{64})$/;
-
+/** The repository and digest of a `repository@sha256:<64 hex>` pin (profiles/spec.ts), the only form pulled. */
 export function pullableRef(image: string): { repository: string; digest: string } | undefined {
-  const m = DIGEST_REF.exec(image);
-  return m ? { repository: m[1] as string, digest: m[2] as string } : undefined;
+  const pin = parseImagePin(image);
+  return pin?.kind === 'digest' ? { repository: pin.repository, digest: pin.digest } : undefined;
 }
 
 /** What the spawner needs of Docker to pull (dockerode's createImage). */
