@@ -29,8 +29,11 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
         ...init,
         headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
       });
+    // The server as the user model shows it: absent once stopped. Any answer but 200 is an error, never "absent",
+    // so a refused or throttled poll cannot pass for a finished stop.
     const serverOf = async (name: string) => {
       const res = await api(`/users/${name}`);
+      if (res.status !== 200) throw new Error(`GET /users/${name}: ${res.status} ${await res.text()}`);
       const model = (await res.json()) as {
         servers?: Record<string, { ready: boolean; pending: string | null }>;
       };
@@ -89,9 +92,13 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
         return Number.isFinite(started) ? { ok: true, ms, toStartMs: started - wall0 } : { ok: true, ms };
       },
       async hubStop(name) {
-        await api(`/users/${name}/server`, { method: 'DELETE' });
+        const res = await api(`/users/${name}/server`, { method: 'DELETE' });
+        if (res.status !== 202 && res.status !== 204) throw new Error(`stopping ${name}: ${res.status} ${await res.text()}`);
         const deadline = Date.now() + 60_000;
-        while ((await serverOf(name)) && Date.now() < deadline) await sleep(100);
+        while (await serverOf(name)) {
+          if (Date.now() > deadline) throw new Error(`${name}'s server did not stop within 60 s`);
+          await sleep(100);
+        }
       },
       raw: {
         prefix: `${stack.project}-bench`,
