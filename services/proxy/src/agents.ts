@@ -1,9 +1,11 @@
 /**
- * Keep-alive agents, one per target origin, so upstream connections are reused. Node's global agents are never
- * touched (CHP replaces them, which changes every other HTTP client in the process).
+ * Upstream connections, kept alive and reused, per target origin: an undici pool for proxied HTTP requests
+ * (forward-http.ts), and a Node agent for WebSocket upgrades (http-proxy-3) and the error target. Node's global
+ * agents are never touched (CHP replaces them, which changes every other HTTP client in the process).
  */
 import http from 'node:http';
 import https from 'node:https';
+import { Pool } from 'undici';
 
 /**
  * Idle upstream sockets are closed after this long: below Node's default server keep-alive timeout (5 s), so the
@@ -20,10 +22,36 @@ export interface AgentTls {
 
 export class AgentPool {
   readonly #agents = new Map<string, http.Agent>();
+  readonly #pools = new Map<string, Pool>();
   readonly #tls: AgentTls;
+  readonly #connectTimeoutMs: number;
 
-  constructor(tls: AgentTls = {}) {
+  constructor(tls: AgentTls = {}, connectTimeoutMs = 10_000) {
     this.#tls = tls;
+    this.#connectTimeoutMs = connectTimeoutMs;
+  }
+
+  /**
+   * The HTTP connection pool for `target`'s origin, created on first use: as many connections as requests in
+   * flight, one request at a time on each (no pipelining), idle ones closed after UPSTREAM_IDLE_MS. No timeout
+   * on the answer itself, as CHP (a notebook may take long to answer); the connect timeout is the proxy's.
+   */
+  dispatcherFor(target: URL): Pool {
+    let pool = this.#pools.get(target.origin);
+    if (pool === undefined) {
+      pool = new Pool(target.origin, {
+        pipelining: 1,
+        keepAliveTimeout: UPSTREAM_IDLE_MS,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: {
+          timeout: this.#connectTimeoutMs,
+          ...(target.protocol === 'https:' ? definedOnly(this.#tls) : {}),
+        },
+      });
+      this.#pools.set(target.origin, pool);
+    }
+    return pool;
   }
 
   /** The agent for `target`'s origin, created on first use. */
@@ -41,20 +69,27 @@ export class AgentPool {
   }
 
   /**
-   * Forget the agent of an origin no route uses any more. It is not destroyed: requests in flight finish, and its
-   * idle sockets close on their own after UPSTREAM_IDLE_MS.
+   * Forget the agent and the pool of an origin no route uses any more. Neither is cut: requests in flight finish;
+   * the agent's idle sockets close on their own after UPSTREAM_IDLE_MS, the pool's once its requests are done.
    */
   release(origin: string): void {
     this.#agents.delete(origin);
+    const pool = this.#pools.get(origin);
+    this.#pools.delete(origin);
+    // close() lets requests in flight finish, then closes the connections.
+    pool?.close().catch(() => undefined);
   }
 
+  /** Origins with an agent or a pool. */
   get size(): number {
-    return this.#agents.size;
+    return new Set([...this.#agents.keys(), ...this.#pools.keys()]).size;
   }
 
   destroy(): void {
     for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
+    for (const pool of this.#pools.values()) pool.destroy().catch(() => undefined);
+    this.#pools.clear();
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The public listener: health check, routing, and proxying of HTTP and WebSocket traffic through http-proxy-3.
+ * The public listener: health check, routing, and proxying of HTTP requests (forward-http.ts, undici) and
+ * WebSocket upgrades (http-proxy-3).
  *
  * The matched target receives the full, resolved request path (no prefix stripping, as CHP by default), with
  * X-Forwarded-* headers. last_activity is stamped only on 2xx proxied responses (CHP does not count redirects or
@@ -12,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { AgentPool } from './agents.ts';
 import { createErrorResponder } from './error-target.ts';
+import { type ForwardFailure, forwardHttp, type Upstream } from './forward-http.ts';
 import { type Logger, logPath } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { resolveRoute } from './resolve.ts';
@@ -75,12 +77,6 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
   };
   // Errors http-proxy-3 emits instead of passing to the per-call callback (e.g. a client socket's error).
   proxy.on('error', onProxyError);
-  // An upstream that dies mid-response must not leave the client waiting for the rest forever.
-  proxy.on('proxyRes', (proxyRes, _req, res) => {
-    proxyRes.once('close', () => {
-      if (!proxyRes.complete) res.destroy();
-    });
-  });
 
   // Node checks the headers timeout on this interval (30 s by default), so a short timeout needs a short interval.
   const connectionsCheckingInterval = Math.min(30_000, Math.max(25, Math.floor(deps.headersTimeoutMs / 4)));
@@ -106,8 +102,15 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
     res.on('close', () => {
       if (!res.writableFinished) metrics.error('client_aborted');
     });
-    proxy.web(req, res, options(route), onProxyError);
+    forwardHttp(req, res, options(route).upstream, (failure) => onForwardFailure(failure, req, res));
   });
+
+  const onForwardFailure = (failure: ForwardFailure, req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (failure.kind === 'bad_request') {
+      metrics.error('bad_request');
+      sendError(req, res, 400, failure.message);
+    } else onProxyError(failure.error, req, res);
+  };
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => log.debug({ err: err.message }, 'client socket error'));
@@ -131,14 +134,18 @@ export function createPublicServer(deps: PublicServerDeps): PublicServer {
   server.keepAliveTimeout = deps.keepAliveTimeoutMs;
   server.headersTimeout = deps.headersTimeoutMs;
 
-  // One options object per route, built on its first request: no URL parse or agent lookup per request. A route
-  // keeps its origin's agent alive (the pool drops an agent only when no route uses the origin).
-  const routeOptions = new WeakMap<Route, { target: URL; agent: http.Agent }>();
+  // One options object per route, built on its first request: no URL parse or pool lookup per request. A route
+  // keeps its origin's pool and agent alive (they are dropped only when no route uses the origin).
+  const routeOptions = new WeakMap<Route, { target: URL; agent: http.Agent; upstream: Upstream }>();
   function options(route: Route) {
     let opts = routeOptions.get(route);
     if (opts === undefined) {
       const target = route.url ?? new URL(route.target);
-      opts = { target, agent: agents.forTarget(target) };
+      const upstream = {
+        dispatcher: agents.dispatcherFor(target),
+        basePath: target.pathname + target.search,
+      };
+      opts = { target, agent: agents.forTarget(target), upstream };
       routeOptions.set(route, opts);
     }
     return opts;

@@ -116,7 +116,7 @@ function localPublicSide(
   log: Logger,
   metrics: ProxyMetrics,
 ): PublicSide {
-  const agents = new AgentPool(agentTls(config));
+  const agents = new AgentPool(agentTls(config), config.connectTimeoutMs);
   routes.onRemoved((route) => {
     const origin = new URL(route.target).origin;
     if (!routes.usesOrigin(origin)) agents.release(origin);

@@ -52,7 +52,7 @@ export function runWorker(): void {
     const table = new ReplicaTable();
     for (const copy of copies) table.load(copy);
     routes = table;
-    const pool = new AgentPool(settings.tls);
+    const pool = new AgentPool(settings.tls, settings.connectTimeoutMs);
     agents = pool;
     table.onRemoved((route) => {
       const origin = route.url?.origin;
