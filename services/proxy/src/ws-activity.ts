@@ -1,6 +1,10 @@
 /**
- * WebSocket bookkeeping: which route each proxied WebSocket belongs to, activity stamps on its traffic (at most
- * once per interval per connection, never per chunk), and the set of open sockets, to cut them on shutdown.
+ * WebSocket bookkeeping: which route each proxied WebSocket belongs to, activity stamps on its traffic, and the
+ * set of open sockets, to cut them on shutdown.
+ *
+ * Activity is read, not listened for: one timer per interval compares each open WebSocket's byte counters with
+ * the last sweep and stamps the routes whose sockets moved. Nothing runs per message (a `data` listener on both
+ * sockets cost a call per chunk on the busiest path the proxy has), and a stamp is at most one interval late.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -13,12 +17,25 @@ interface Connection {
   readonly client: Duplex;
 }
 
+interface Piped {
+  readonly route: Route;
+  readonly client: Socket;
+  readonly upstream: Socket;
+  /** Bytes read on both sockets at the last sweep. */
+  bytes: number;
+}
+
+/** The sweep runs at the configured interval, but not more often than this (an interval of 0 is "every sweep"). */
+const MIN_SWEEP_MS = 100;
+
 export class WebSocketActivity {
   readonly #routes: RouteTable;
   readonly #intervalMs: number;
   readonly #pending = new WeakMap<IncomingMessage, Route>();
   readonly #opening = new WeakMap<Duplex, Connection>();
   readonly #open = new Set<Duplex>();
+  readonly #piped = new Set<Piped>();
+  #sweeper: NodeJS.Timeout | undefined;
   readonly #upgradeListeners: ((client: Duplex) => void)[] = [];
 
   constructor(proxy: ProxyServer, routes: RouteTable, intervalMs: number) {
@@ -33,16 +50,39 @@ export class WebSocketActivity {
         this.#opening.set(upstream, { route, client });
       });
     });
-    // Emitted once both sockets are piped together: listening to `data` now takes nothing from the pipe.
+    // Emitted once both sockets are piped together.
     proxy.on('open', (upstream: Socket) => {
       const connection = this.#opening.get(upstream);
       if (connection === undefined) return;
       this.#opening.delete(upstream);
-      const stamp = this.#throttledStamp(connection.route);
-      stamp();
-      upstream.on('data', stamp);
-      connection.client.on('data', stamp);
+      this.#routes.touch(connection.route);
+      const client = connection.client as Socket;
+      const piped: Piped = { route: connection.route, client, upstream, bytes: bytesOf(client, upstream) };
+      this.#piped.add(piped);
+      upstream.once('close', () => this.#unpipe(piped));
+      client.once('close', () => this.#unpipe(piped));
+      this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(MIN_SWEEP_MS, this.#intervalMs)).unref();
     });
+  }
+
+  #sweep(): void {
+    for (const piped of this.#piped) {
+      const bytes = bytesOf(piped.client, piped.upstream);
+      if (bytes !== piped.bytes) {
+        piped.bytes = bytes;
+        this.#routes.touch(piped.route);
+      }
+    }
+  }
+
+  #unpipe(piped: Piped): void {
+    if (!this.#piped.delete(piped)) return;
+    // Traffic since the last sweep still counts.
+    if (bytesOf(piped.client, piped.upstream) !== piped.bytes) this.#routes.touch(piped.route);
+    if (this.#piped.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** Remember the route of an upgrade request about to be proxied, and its client socket until it closes. */
@@ -60,15 +100,11 @@ export class WebSocketActivity {
   destroyAll(): void {
     for (const client of this.#open) client.destroy();
     this.#open.clear();
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
+}
 
-  #throttledStamp(route: Route): () => void {
-    let last = Number.NEGATIVE_INFINITY;
-    return () => {
-      const now = performance.now();
-      if (now - last < this.#intervalMs) return;
-      last = now;
-      this.#routes.touch(route);
-    };
-  }
+function bytesOf(client: Socket, upstream: Socket): number {
+  return (client.bytesRead ?? 0) + (upstream.bytesRead ?? 0);
 }
