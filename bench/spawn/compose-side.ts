@@ -93,7 +93,8 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
       },
       async hubStop(name) {
         const res = await api(`/users/${name}/server`, { method: 'DELETE' });
-        if (res.status !== 202 && res.status !== 204) throw new Error(`stopping ${name}: ${res.status} ${await res.text()}`);
+        if (res.status !== 202 && res.status !== 204)
+          throw new Error(`stopping ${name}: ${res.status} ${await res.text()}`);
         const deadline = Date.now() + 60_000;
         while (await serverOf(name)) {
           if (Date.now() > deadline) throw new Error(`${name}'s server did not stop within 60 s`);

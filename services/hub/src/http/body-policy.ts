@@ -5,7 +5,7 @@ import { HubError } from '../errors.ts';
 const FORM_PATHS = ['/hub/api/oauth2/'];
 
 /**
- * JSON bodies: invalid UTF-8 is a 400, never silently replaced (a body of U+FFFD is not what the client
+ * JSON bodies: an empty one is no body; invalid UTF-8 is a 400, never silently replaced (a body of U+FFFD is not what the client
  * sent), and so is U+0000 anywhere in it (Postgres cannot store it); `__proto__` and `constructor.prototype` keys stay refused (the server's onProtoPoisoning and
  * onConstructorPoisoning). API endpoints take JSON only: a form or multipart body there is a 415, so a
  * cross-site form can never reach them.
@@ -23,6 +23,12 @@ export function applyBodyPolicy(app: FastifyInstance): void {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    // An empty body is no body, as in JupyterHub (clients send `Content-Type: application/json` on a bare DELETE);
+    // a route that needs one still refuses it through its schema.
+    if ((body as Buffer).length === 0) {
+      done(null, undefined);
+      return;
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
