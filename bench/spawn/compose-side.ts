@@ -120,6 +120,7 @@ export async function composeSide(readyTimeoutMs: number): Promise<Side> {
           }),
       },
       async close() {
+        standIn.close();
         await docker
           .getNetwork(rawNetwork)
           .remove()

@@ -1,9 +1,17 @@
 /**
  * A certificate authority and the certificates it issues. Keys come from Node's native, asynchronous
  * `crypto.generateKeyPair` (never forge's pure-JS keygen, which is slow and blocks the event loop); node-forge
- * only builds and signs the X.509 structures.
+ * builds the X.509 structures, and Node's native RSA signs them (forge's pure-JS signature took about 50 ms of
+ * the event loop per certificate, on the critical path of every spawn).
  */
-import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+  sign as signNative,
+  X509Certificate,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type forge from 'node-forge';
@@ -43,8 +51,16 @@ export class CertificateError extends Error {
   }
 }
 
-/** RSA 2048: node-forge signs only RSA; generated natively, off the event loop. */
-export async function generateRsaKey(bits = 2048): Promise<{ privatePem: string; publicPem: string }> {
+export interface RsaKeyPem {
+  readonly privatePem: string;
+  readonly publicPem: string;
+}
+
+/** Where a leaf's fresh key comes from: generated now, or taken from a pool of keys made ahead (key-pool.ts). */
+export type KeySource = () => Promise<RsaKeyPem>;
+
+/** RSA 2048: node-forge builds only RSA certificates; generated natively, off the event loop. */
+export async function generateRsaKey(bits = 2048): Promise<RsaKeyPem> {
   const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
     modulusLength: bits,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -94,7 +110,7 @@ export async function createAuthority(
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(lib.pki.privateKeyFromPem(privatePem), lib.md.sha256.create());
+  signCertificate(lib, cert, createPrivateKey(privatePem));
   return { name, keyPem: privatePem, certPem: lib.pki.certificateToPem(cert) };
 }
 
@@ -111,6 +127,7 @@ export async function issueCertificate(
   ca: Authority,
   req: LeafRequest,
   now = Date.now(),
+  newKey: KeySource = () => generateRsaKey(2048),
 ): Promise<KeyPairPem> {
   if (!/^[\x20-\x7e]{1,64}$/.test(req.commonName)) {
     throw new CertificateError('INVALID_REQUEST', 'common name must be 1-64 printable ASCII characters');
@@ -120,18 +137,8 @@ export async function issueCertificate(
     throw new CertificateError('INVALID_REQUEST', 'a server certificate needs at least one subjectAltName');
   }
   const lib = await loadForge();
-  let caCert: forge.pki.Certificate;
-  let caKey: forge.pki.rsa.PrivateKey;
-  try {
-    caCert = lib.pki.certificateFromPem(ca.certPem);
-    caKey = lib.pki.privateKeyFromPem(ca.keyPem);
-  } catch (err) {
-    throw new CertificateError(
-      'INVALID_AUTHORITY',
-      `authority ${ca.name} is unreadable: ${(err as Error).message}`,
-    );
-  }
-  const { privatePem, publicPem } = await generateRsaKey(2048);
+  const { cert: caCert, key: caKey } = readAuthority(lib, ca);
+  const { privatePem, publicPem } = await newKey();
   const cert = lib.pki.createCertificate();
   cert.publicKey = lib.pki.publicKeyFromPem(publicPem);
   cert.serialNumber = serial();
@@ -156,8 +163,46 @@ export async function issueCertificate(
   ];
   if (names.length > 0) extensions.push({ name: 'subjectAltName', altNames: names });
   cert.setExtensions(extensions);
-  cert.sign(caKey, lib.md.sha256.create());
+  signCertificate(lib, cert, caKey);
   return { keyPem: privatePem, certPem: lib.pki.certificateToPem(cert) };
+}
+
+/** An authority's parsed certificate and key, kept per authority object: parsing both took longer than signing. */
+const parsedAuthorities = new WeakMap<Authority, { cert: forge.pki.Certificate; key: KeyObject }>();
+
+function readAuthority(lib: typeof forge, ca: Authority): { cert: forge.pki.Certificate; key: KeyObject } {
+  let parsed = parsedAuthorities.get(ca);
+  if (parsed === undefined) {
+    try {
+      parsed = { cert: lib.pki.certificateFromPem(ca.certPem), key: createPrivateKey(ca.keyPem) };
+    } catch (err) {
+      throw new CertificateError(
+        'INVALID_AUTHORITY',
+        `authority ${ca.name} is unreadable: ${(err as Error).message}`,
+      );
+    }
+    if (parsed.key.asymmetricKeyType !== 'rsa') {
+      throw new CertificateError('INVALID_AUTHORITY', `authority ${ca.name} does not have an RSA key`);
+    }
+    parsedAuthorities.set(ca, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * Sign `cert` with sha256WithRSAEncryption, as forge's cert.sign does (the same algorithm identifiers and
+ * to-be-signed structure), with the signature made by Node's native RSA.
+ */
+function signCertificate(lib: typeof forge, cert: forge.pki.Certificate, key: KeyObject): void {
+  const oid = lib.pki.oids.sha256WithRSAEncryption as string;
+  cert.signatureOid = oid;
+  cert.siginfo.algorithmOid = oid;
+  // getTBSCertificate is forge's (x509.js) but missing from its type definitions.
+  const pki = lib.pki as typeof lib.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const tbs = pki.getTBSCertificate(cert);
+  (cert as unknown as { tbsCertificate: unknown }).tbsCertificate = tbs;
+  const der = Buffer.from(lib.asn1.toDer(tbs).getBytes(), 'binary');
+  cert.signature = signNative('sha256', der, key).toString('binary');
 }
 
 /** When a PEM certificate expires (ms since the epoch); throws on anything but one certificate. */

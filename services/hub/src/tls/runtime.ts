@@ -8,6 +8,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { type ReadyOutcome, type WaitOptions, waitForServer } from '../servers/wait-ready.ts';
 import { issueCertificate, type KeyPairPem } from './ca.ts';
+import { KeyPool } from './key-pool.ts';
 import { bundle, ensureLeaf, ensurePki, hubLeaf, loadPki, type Pki, PkiError } from './pki.ts';
 
 export interface ServerTlsFiles {
@@ -96,6 +97,8 @@ export async function loadInternalTls(o: InternalTlsOptions): Promise<InternalTl
   const toServers = new Agent({ connect: { ...identity, ca: bundle(pki, 'hubToServers') } });
   const toProxyApi = new Agent({ connect: { ...identity, ca: bundle(pki, 'hubToProxyApi') } });
   const notebooks = pki.authorities['notebooks-ca'];
+  // Server keys are made ahead, so a start does not wait for its key (key-pool.ts).
+  const serverKeys = new KeyPool();
   const clientCaPem = bundle(pki, 'userServer');
   return {
     pki,
@@ -112,13 +115,18 @@ export async function loadInternalTls(o: InternalTlsOptions): Promise<InternalTl
     serverFetch: ((url: string | URL, init?: RequestInit) =>
       undiciFetch(url, { ...(init as object), dispatcher: toServers })) as unknown as typeof fetch,
     async issue({ user, hostnames }) {
-      const leaf = await issueCertificate(notebooks, {
-        commonName: serverCommonName(user),
-        altNames: [...hostnames, 'localhost', '127.0.0.1'],
-        // Server for the proxy and the hub; client toward the hub's API (jupyterhub-singleuser presents it).
-        usage: 'server+client',
-        validityDays: o.serverCertDays,
-      });
+      const leaf = await issueCertificate(
+        notebooks,
+        {
+          commonName: serverCommonName(user),
+          altNames: [...hostnames, 'localhost', '127.0.0.1'],
+          // Server for the proxy and the hub; client toward the hub's API (jupyterhub-singleuser presents it).
+          usage: 'server+client',
+          validityDays: o.serverCertDays,
+        },
+        undefined,
+        () => serverKeys.take(),
+      );
       return { ...leaf, clientCaPem };
     },
     async close() {

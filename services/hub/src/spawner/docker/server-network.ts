@@ -147,16 +147,21 @@ export async function connectPeers(
   name: string,
   peers: readonly NetworkPeer[],
 ): Promise<void> {
-  for (const peer of peers) {
-    if (peer.networks?.includes(name)) continue;
-    await docker
-      .getNetwork(name)
-      .connect({ Container: peer.container, EndpointConfig: { Aliases: [...peer.aliases] } })
-      .catch((err: unknown) => {
-        if (statusCodeOf(err) === 403 && /already exists|already attached/i.test(errorMessage(err))) return;
-        throw err;
-      });
-  }
+  // The peers (the proxy, the hub) are connected at once: each connect is a round trip of its own.
+  await Promise.all(
+    peers
+      .filter((peer) => !peer.networks?.includes(name))
+      .map((peer) =>
+        docker
+          .getNetwork(name)
+          .connect({ Container: peer.container, EndpointConfig: { Aliases: [...peer.aliases] } })
+          .catch((err: unknown) => {
+            if (statusCodeOf(err) === 403 && /already exists|already attached/i.test(errorMessage(err)))
+              return;
+            throw err;
+          }),
+      ),
+  );
 }
 
 /** Disconnects whatever is still attached (the peers) and removes the network, if it is ours. Missing is fine. */
