@@ -124,14 +124,14 @@ describe('TLS: the REST API and https targets (internal TLS)', () => {
       target.close();
     });
 
-    async function through(targetTls: ProxyConfig['targetTls']): Promise<number | string> {
+    async function through(targetTls: ProxyConfig['targetTls'], to = targetUrl): Promise<number | string> {
       const proxy = await startProxy(testConfig({ targetTls }));
       try {
         const add = await request(proxy.apiPort, {
           method: 'POST',
           path: '/api/routes/user/alice',
           headers: { authorization: `token ${TOKEN}` },
-          body: JSON.stringify({ target: targetUrl }),
+          body: JSON.stringify({ target: to }),
         });
         assert.equal(add.status, 201);
         const res = await request(proxy.port, { path: '/user/alice/api/status' });
@@ -159,6 +159,24 @@ describe('TLS: the REST API and https targets (internal TLS)', () => {
       );
       const wrong = { ca: pki.ca.cert, cert: rogue.cert, key: new Secret(rogue.key) };
       assert.equal(await through(wrong), 503, 'a client cert from another CA');
+    });
+
+    it("answers 503 when the target's certificate, from the right CA, names another server", async () => {
+      // The same certificate (for 127.0.0.1 and localhost), served at an address it does not name: as if bob's
+      // server answered at alice's name.
+      const elsewhere = https.createServer(
+        { cert: server.cert, key: server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true },
+        (_req, res) => res.end('should not be reached'),
+      );
+      await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+      try {
+        const url = `https://127.0.0.2:${(elsewhere.address() as AddressInfo).port}`;
+        const tls = { ca: pki.ca.cert, cert: proxyClient.cert, key: new Secret(proxyClient.key) };
+        assert.equal(await through(tls, url), 503);
+      } finally {
+        elsewhere.closeAllConnections();
+        elsewhere.close();
+      }
     });
   });
 
