@@ -5,6 +5,7 @@ import type { ChangeFeed } from './change-feed.ts';
 export const CHANGES_CHANNEL = 'berth_changes';
 
 export interface ChangeListenerLog {
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
@@ -52,7 +53,11 @@ export class ChangeListener {
     };
     client.on('error', (err) => lost(err.message));
     client.on('end', () => lost('connection ended'));
-    client.on('notification', () => this.#feed.bump());
+    client.on('notification', (n) => {
+      this.#feed.bump();
+      // The payload is the table written (migration 0013), or whatever a NOTIFY by hand sent.
+      this.#log.debug({ table: n.payload }, 'change notified');
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
