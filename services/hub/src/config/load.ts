@@ -175,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     subdomainHost: env.BERTH_SUBDOMAIN_HOST || undefined,
     bind: { host: env.BERTH_HUB_HOST ?? '0.0.0.0', port: int(env, 'BERTH_HUB_PORT', 8081) },
     hubApiUrlForServers: env.BERTH_HUB_API_URL ?? `${scheme}://hub:8081/hub/api`,
-    database: { url: databaseUrl ?? '' },
+    database: { url: databaseUrl ?? '', waitMs: int(env, 'BERTH_DB_WAIT_SECONDS', 60) * 1000 },
     secrets: {
       cookieSecretFile: env.BERTH_COOKIE_SECRET_FILE ?? '/run/berth/hub/cookie_secret',
       enforceFileModes: env.BERTH_ENFORCE_SECRET_FILE_MODES !== '0',
