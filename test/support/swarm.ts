@@ -44,6 +44,8 @@ export interface SwarmOptions {
   readonly nodes?: number;
   /** Images of the host engine to load into every node (tags or IDs; IDs stay the same). */
   readonly images?: readonly string[];
+  /** More images for some nodes only, by node index (e.g. Berth's own services for the manager). */
+  readonly nodeImages?: readonly (readonly string[])[];
   /** Node labels, by node index. */
   readonly labels?: readonly Readonly<Record<string, string>>[];
   /** Memory limit of each node's container, bytes. Default 1 GiB. */
@@ -156,7 +158,7 @@ async function startNode(run: string, network: string, index: number, memoryByte
 
 /** `docker save` once into a file, then `docker load` it into every node (IDs stay the same). */
 async function loadImages(nodes: readonly { docker: Dockerode }[], images: readonly string[]): Promise<void> {
-  if (images.length === 0) return;
+  if (images.length === 0 || nodes.length === 0) return;
   const dir = await mkdtemp(join(tmpdir(), 'berth-swarm-images-'));
   try {
     const file = join(dir, 'images.tar');
@@ -192,7 +194,16 @@ export async function startSwarm(options: SwarmOptions = {}): Promise<TestSwarm>
       Array.from({ length: count }, (_, i) => startNode(run, network, i, memory)),
     );
     const first = started[0] as (typeof started)[number];
-    await loadImages(started, options.images ?? []);
+    // Nodes that need the same images share one `docker save`.
+    const groups = new Map<string, { images: string[]; nodes: (typeof started)[number][] }>();
+    for (const [i, n] of started.entries()) {
+      const images = [...new Set([...(options.images ?? []), ...(options.nodeImages?.[i] ?? [])])];
+      const key = images.join('\n');
+      const g = groups.get(key) ?? { images, nodes: [] };
+      g.nodes.push(n);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) await loadImages(g.nodes, g.images);
 
     await first.docker.swarmInit({
       ListenAddr: '0.0.0.0:2377',
