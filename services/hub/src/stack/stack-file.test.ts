@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { mergeOverride, parseSize, type SecretFile, StackFileError, stackFile } from './stack-file.ts';
+import {
+  mergeOverride,
+  parseSize,
+  type SecretFile,
+  StackFileError,
+  secretKey,
+  stackFile,
+} from './stack-file.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const read = (f: string) =>
@@ -200,6 +207,12 @@ describe('stackFile: docker-compose.yml + docker-stack.yml → a Swarm stack', (
         return true;
       },
     );
+  });
+
+  it('keeps secret names within what Swarm takes, the hash intact', () => {
+    const long = secretKey('hub', 'tls/retired/proxy-client-ca-2026-11-23T21-53-00-000Z.crt', 'f'.repeat(64));
+    assert.ok(long.length <= 50, long);
+    assert.match(long, /^hub_tls_retired_.*_f{12}$/);
   });
 
   it('reads sizes as Compose writes them', () => {

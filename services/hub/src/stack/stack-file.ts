@@ -109,9 +109,12 @@ function volumeParts(v: unknown): { source: string; target: string } {
   throw new StackFileError(`cannot read the volume ${JSON.stringify(v)}`);
 }
 
-/** `hub`, `tls/hub.key`, its hash → a secret key the 3.x schema takes (`[a-zA-Z0-9._-]+`). */
-function secretKey(dir: string, rel: string, sha256: string): string {
-  return `${dir}_${rel.replace(/[^a-zA-Z0-9-]/g, '_')}_${sha256.slice(0, 12)}`;
+/**
+ * `hub`, `tls/hub.key`, its hash → a secret key the 3.x schema takes (`[a-zA-Z0-9._-]+`). At most 50
+ * characters: Swarm names are at most 64, and the stack's name and `_` come first.
+ */
+export function secretKey(dir: string, rel: string, sha256: string): string {
+  return `${`${dir}_${rel.replace(/[^a-zA-Z0-9-]/g, '_')}`.slice(0, 37)}_${sha256.slice(0, 12)}`;
 }
 
 function ownerOf(name: string, override: Dict | undefined): [string, string] {
