@@ -224,6 +224,11 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
 
   after(async () => {
     await agent?.close();
+    // BERTH_E2E_KEEP=1 leaves the swarm up for a look (removeSwarm(run) or its label removes it).
+    if (env.BERTH_E2E_KEEP === '1' && swarm) {
+      process.stderr.write(`kept swarm ${swarm.run}: docker -H ${swarm.manager.host} …\n`);
+      return;
+    }
     await swarm?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
