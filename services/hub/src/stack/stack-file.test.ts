@@ -180,6 +180,7 @@ describe('stackFile: docker-compose.yml + docker-stack.yml → a Swarm stack', (
     assert.equal((guard.deploy as Dict).mode, 'global');
     assert.equal(guard.user, `1000:${ref('DOCKER_GID:-0')}`);
     for (const p of svc(stack, 'caddy').ports as Dict[]) assert.equal(p.mode, 'host');
+    assert.equal(svc(stack, 'proxy').healthcheck, undefined, 'null removes (the proxy binds its own alias)');
     for (const [name, s] of Object.entries(stack.services as Record<string, Dict>))
       assert.equal((s.deploy as Dict).endpoint_mode, 'dnsrr', `${name}: no virtual IP`);
   });
