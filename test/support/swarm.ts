@@ -1,7 +1,7 @@
 /**
  * A Docker Swarm on this machine, for tests: N Docker engines in their own containers (berth/dind, Debian's
- * docker.io, built by images/build-offline.sh), on one user-defined network of the host engine, one manager and
- * the rest workers. Each engine's API is published on 127.0.0.1 only. Images are copied in from the host engine
+ * docker.io, built by images/build-offline.sh), on one user-defined network of the host engine, one manager (or
+ * as many as asked) and the rest workers. Each engine's API is published on 127.0.0.1 only. Images are copied in from the host engine
  * (`docker save | docker load`: there is no registry), nodes get labels, and `close()` removes every container,
  * volume and network the swarm was made of, even after a failed start.
  *
@@ -48,6 +48,8 @@ export interface SwarmOptions {
   readonly nodeImages?: readonly (readonly string[])[];
   /** Node labels, by node index. */
   readonly labels?: readonly Readonly<Record<string, string>>[];
+  /** How many of the nodes are managers (the first ones); the rest are workers. Default 1. */
+  readonly managers?: number;
   /** Memory limit of each node's container, bytes. Default 1 GiB. */
   readonly memoryBytes?: number;
 }
@@ -210,19 +212,21 @@ export async function startSwarm(options: SwarmOptions = {}): Promise<TestSwarm>
       AdvertiseAddr: `${first.address}:2377`,
       ForceNewCluster: false,
     });
-    const swarm = (await first.docker.swarmInspect()) as { JoinTokens: { Worker: string } };
-    for (const n of started.slice(1)) {
+    const swarm = (await first.docker.swarmInspect()) as { JoinTokens: { Worker: string; Manager: string } };
+    const managers = options.managers ?? 1;
+    for (const [i, n] of started.entries()) {
+      if (i === 0) continue;
       await n.docker.swarmJoin({
         ListenAddr: '0.0.0.0:2377',
         AdvertiseAddr: `${n.address}:2377`,
         RemoteAddrs: [`${first.address}:2377`],
-        JoinToken: swarm.JoinTokens.Worker,
+        JoinToken: i < managers ? swarm.JoinTokens.Manager : swarm.JoinTokens.Worker,
       });
     }
     const nodes: SwarmNode[] = [];
     for (const [i, n] of started.entries()) {
       const info = (await n.docker.info()) as { Swarm: { NodeID: string } };
-      nodes.push({ ...n, nodeId: info.Swarm.NodeID, role: i === 0 ? 'manager' : 'worker' });
+      nodes.push({ ...n, nodeId: info.Swarm.NodeID, role: i < managers ? 'manager' : 'worker' });
     }
     const manager = nodes[0] as SwarmNode;
     await until('every node is ready', 60_000, async () => {
