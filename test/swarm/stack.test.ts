@@ -10,96 +10,52 @@
  * berth/dind:20.10 (`bash images/build-offline.sh dind`).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { LookupFunction } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { BrowserClient, login } from '../../services/hub/src/testing/browser-client.ts';
-import { REPO_ROOT } from '../support/compose.ts';
+import {
+  deployStack,
+  diagnostics,
+  generateStack,
+  MANAGER_IMAGES,
+  onManager,
+  requireStackImages,
+  STACK,
+  STACK_IMAGES,
+  StackEdge,
+  serviceContainer,
+  taskNodes,
+  until,
+} from '../support/berth-stack.ts';
 import { run, runOk } from '../support/exec.ts';
 import { jupyterApi } from '../support/jupyter.ts';
 import { startSwarm, swarmUnavailable, type TestSwarm } from '../support/swarm.ts';
 
-const env = process.env;
-const IMAGES = {
-  hub: env.BERTH_HUB_IMAGE ?? 'berth/hub:dev',
-  proxy: env.BERTH_PROXY_IMAGE ?? 'berth/proxy:dev',
-  guard: env.BERTH_DOCKER_GUARD_IMAGE ?? 'berth/docker-guard:dev',
-  postgres: env.BERTH_POSTGRES_IMAGE ?? 'berth/postgres:15',
-  caddy: env.BERTH_CADDY_IMAGE ?? 'berth/caddy:2',
-  singleuser: env.BERTH_SINGLEUSER_IMAGE ?? 'berth/singleuser:lab',
-};
-const STACK = 'berth';
 const PASSWORDS = { alice: 'alice-has-a-long-password', bob: 'bob-has-a-long-password' };
 type User = keyof typeof PASSWORDS;
 
 const skip = await swarmUnavailable();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = String((err as Error).cause ?? err);
-    }
-    await sleep(1000);
-  }
-  throw new Error(`${what}: not within ${ms} ms ${last}`);
-}
-
 describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_500_000 }, () => {
   let dir: string;
   let swarm: TestSwarm;
-  let agent: Agent;
+  let edge: StackEdge;
   const clients = {} as Record<User, BrowserClient>;
   const tokens = {} as Record<User, string>;
-  const base = 'https://localhost';
-
-  /** The docker CLI on the manager's engine. */
-  const onManager = (args: readonly string[], input?: string) =>
-    run('docker', ['-H', swarm.manager.host, ...args], input === undefined ? {} : { input });
-
-  async function serviceContainer(service: string): Promise<string> {
-    return until(`a running task of ${service} on the manager`, 120_000, async () => {
-      const r = await onManager([
-        'ps',
-        '-q',
-        '--filter',
-        `label=com.docker.swarm.service.name=${STACK}_${service}`,
-      ]);
-      return r.stdout.trim().split('\n')[0] || undefined;
-    });
-  }
 
   /** The `berth` admin CLI in the hub's task, as an admin would run it. */
   async function berth(args: readonly string[], input?: string) {
-    const ctr = await serviceContainer('hub');
-    const r = await onManager(['exec', '-i', ctr, 'berth', ...args], input ?? '');
+    const hub = await serviceContainer(swarm, 'hub');
+    const r = await run('docker', ['-H', hub.node.host, 'exec', '-i', hub.id, 'berth', ...args], {
+      input: input ?? '',
+    });
     assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
 
-  async function diagnostics(): Promise<string> {
-    const out: string[] = [];
-    for (const s of ['hub', 'proxy', 'postgres', 'docker-guard', 'caddy']) {
-      const ps = await onManager(['service', 'ps', '--no-trunc', `${STACK}_${s}`]);
-      const logs = await onManager(['service', 'logs', '--tail', '30', `${STACK}_${s}`]);
-      out.push(`== ${s}\n${ps.stdout}${ps.stderr}\n${logs.stdout}${logs.stderr}`);
-    }
-    return out.join('\n');
-  }
-
-  const fetchEdge = (path: string, init: RequestInit = {}) =>
-    undiciFetch(`${base}${path}`, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
-
   function api(user: User, method: string, path: string, body?: unknown) {
-    return fetchEdge(`/hub/api${path}`, {
+    return edge.fetch(`/hub/api${path}`, {
       method,
       headers: {
         authorization: `token ${tokens[user]}`,
@@ -119,17 +75,12 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
     await until(`${user}'s server is ready`, 300_000, async () =>
       (await serverModel(user))?.ready ? true : undefined,
     ).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await diagnostics()}`);
+      throw new Error(`${err.message}\n${await diagnostics(swarm)}`);
     });
   }
 
   /** The node the running task of a user's server is on. */
-  async function nodeOf(user: User): Promise<string | undefined> {
-    const tasks = (await swarm.manager.docker.listTasks({
-      filters: JSON.stringify({ service: [`berth-${user}`], 'desired-state': ['running'] }),
-    })) as { NodeID: string; Status: { State: string } }[];
-    return tasks.find((t) => t.Status.State === 'running')?.NodeID;
-  }
+  const nodeOf = async (user: User) => (await taskNodes(swarm, `berth-${user}`))[0];
 
   /** Jupyter's own API of a user's server, through Caddy → proxy → server, as the user's browser. */
   async function jupyterStatus(user: User): Promise<number> {
@@ -139,93 +90,30 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
   }
 
   before(async () => {
-    for (const image of Object.values(IMAGES)) {
-      const r = await run('docker', ['image', 'inspect', image]);
-      assert.equal(r.code, 0, `${image} is missing: set -a; . ./.env; set +a; bash images/build-offline.sh`);
-    }
-    // The checkout an admin deploys from: the two files, the Caddyfile, and (made here) the secrets.
-    dir = mkdtempSync(join(tmpdir(), 'berth-stack-'));
-    for (const f of ['docker-compose.yml', 'docker-stack.yml', 'config/Caddyfile'])
-      cpSync(join(REPO_ROOT, f), join(dir, f), { recursive: true });
-    const generated = await runOk('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '0:0',
-      '-v',
-      `${dir}:/berth`,
-      '-w',
-      '/berth',
-      IMAGES.hub,
-      'berth',
-      'stack-file',
-    ]);
-    writeFileSync(join(dir, 'berth-stack.yml'), generated.stdout);
-
+    await requireStackImages();
+    // The checkout an admin deploys from: the two files, the Caddyfile, and (made by berth stack-file) the secrets.
+    dir = await generateStack();
     swarm = await startSwarm({
       nodes: 3,
-      images: [IMAGES.singleuser],
-      nodeImages: [[IMAGES.hub, IMAGES.proxy, IMAGES.guard, IMAGES.postgres, IMAGES.caddy]],
+      images: [STACK_IMAGES.singleuser],
+      nodeImages: [MANAGER_IMAGES],
       labels: [{ 'berth.postgres': 'true' }, { 'berth.zone': 'a' }, { 'berth.zone': 'b' }],
       memoryBytes: 1536 * 1024 ** 2,
     });
-    const manager = swarm.manager.name;
-    await runOk('docker', ['cp', dir, `${manager}:/berth`]);
-    const gid = (await runOk('docker', ['exec', manager, 'getent', 'group', 'docker'])).stdout.split(':')[2];
-    const deployEnv = {
-      BERTH_HUB_IMAGE: IMAGES.hub,
-      BERTH_PROXY_IMAGE: IMAGES.proxy,
-      BERTH_DOCKER_GUARD_IMAGE: IMAGES.guard,
-      BERTH_POSTGRES_IMAGE: IMAGES.postgres,
-      BERTH_CADDY_IMAGE: IMAGES.caddy,
-      BERTH_SINGLEUSER_IMAGE: IMAGES.singleuser,
-      DOCKER_GID: String(gid).trim(),
-      BERTH_POLL_INTERVAL_SECONDS: '3',
-    };
-    // Docker 20.10's CLI on the manager, as the docs say; the images are the nodes' own (no registry).
-    await runOk('docker', [
-      'exec',
-      ...Object.entries(deployEnv).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      '-w',
-      '/berth',
-      manager,
-      'docker',
-      'stack',
-      'deploy',
-      '--resolve-image',
-      'never',
-      '-c',
-      'berth-stack.yml',
-      STACK,
-    ]);
-
+    await deployStack(swarm, dir, { BERTH_POLL_INTERVAL_SECONDS: '3' });
     // Caddy publishes 443 on the manager (mode: host); https://localhost is that node, as for a browser.
-    const caddy = await serviceContainer('caddy');
-    const ca = await until("Caddy's internal CA", 120_000, async () => {
-      const r = await onManager(['exec', caddy, 'cat', '/data/caddy/pki/authorities/local/root.crt']);
-      return r.code === 0 && r.stdout.includes('BEGIN CERTIFICATE') ? r.stdout : undefined;
-    });
-    const address = swarm.manager.address;
-    const lookup = ((_host: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) =>
-      options?.all ? cb(null, [{ address, family: 4 }]) : cb(null, address, 4)) as unknown as LookupFunction;
-    agent = new Agent({ connect: { ca, lookup } });
-    await until('the hub answers through the edge', 300_000, async () =>
-      (await fetchEdge('/hub/health')).ok ? true : undefined,
-    ).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await diagnostics()}`);
-    });
+    edge = new StackEdge(swarm);
+    await edge.find();
     for (const [user, pw] of Object.entries(PASSWORDS) as [User, string][]) {
       assert.match(await berth(['user', 'add', user, '--password-stdin'], `${pw}\n`), /created user/);
-      clients[user] = new BrowserClient(base, agent);
+      clients[user] = new BrowserClient(edge.base, edge.agent);
     }
   });
 
   after(async () => {
-    await agent?.close();
+    await edge?.close();
     // BERTH_E2E_KEEP=1 leaves the swarm up for a look (removeSwarm(run) or its label removes it).
-    if (env.BERTH_E2E_KEEP === '1' && swarm) {
+    if (process.env.BERTH_E2E_KEEP === '1' && swarm) {
       process.stderr.write(`kept swarm ${swarm.run}: docker -H ${swarm.manager.host} …\n`);
       return;
     }
@@ -234,7 +122,7 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
   });
 
   it('deploys: every service runs, on the nodes the stack names, with the hardening carried over', async () => {
-    const ls = await onManager(['service', 'ls', '--format', '{{.Name}} {{.Mode}} {{.Replicas}}']);
+    const ls = await onManager(swarm, ['service', 'ls', '--format', '{{.Name}} {{.Mode}} {{.Replicas}}']);
     const services = Object.fromEntries(
       ls.stdout
         .split('\n')
@@ -279,21 +167,13 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
     );
     // Postgres where its label is; the hub, the proxy and the guard on the manager.
     const managerId = swarm.manager.nodeId;
-    for (const s of ['postgres', 'hub', 'proxy', 'docker-guard', 'caddy']) {
-      const tasks = (await swarm.manager.docker.listTasks({
-        filters: JSON.stringify({ service: [`${STACK}_${s}`], 'desired-state': ['running'] }),
-      })) as { NodeID: string }[];
-      assert.deepEqual(
-        tasks.map((t) => t.NodeID),
-        [managerId],
-        `${s} runs on the manager`,
-      );
-    }
+    for (const s of ['postgres', 'hub', 'proxy', 'docker-guard', 'caddy'])
+      assert.deepEqual(await taskNodes(swarm, `${STACK}_${s}`), [managerId], `${s} runs on the manager`);
   });
 
   it('users log in, get tokens and start servers through the stack, placed on their nodes by profile', async () => {
     const imageId = (
-      await runOk('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGES.singleuser])
+      await runOk('docker', ['image', 'inspect', '-f', '{{.Id}}', STACK_IMAGES.singleuser])
     ).stdout.trim();
     const profiles = ['a', 'b'].map((zone) => ({
       name: `zone-${zone}`,
@@ -331,7 +211,7 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
     await until("alice's server is reported stopped", 120_000, async () =>
       (await serverModel('alice')) === undefined ? true : undefined,
     );
-    assert.equal((await fetchEdge('/hub/health')).status, 200, 'the hub answers');
+    assert.equal((await edge.fetch('/hub/health')).status, 200, 'the hub answers');
     assert.equal((await serverModel('bob'))?.ready, true);
     assert.equal(await jupyterStatus('bob'), 200, "bob's server is still reached through the proxy");
     const gone = await clients.alice.request('GET', '/user/alice/api/status');
@@ -369,7 +249,7 @@ describe('Berth deployed as a Swarm stack on three nodes', { skip, timeout: 1_50
     ]);
     await sleep(5_000);
     await until('the new hub answers', 180_000, async () =>
-      (await fetchEdge('/hub/health').catch(() => undefined))?.ok ? true : undefined,
+      (await edge.fetch('/hub/health').catch(() => undefined))?.ok ? true : undefined,
     );
     assert.equal((await serverModel('bob'))?.ready, true, "the new hub found bob's server running");
     assert.equal((await serverModel('alice'))?.ready, true);
