@@ -1,7 +1,7 @@
 /**
  * A Docker Swarm on this machine, for tests: N Docker engines in their own containers (berth/dind, Debian's
- * docker.io, built by images/build-offline.sh), on one user-defined network of the host engine, one manager and
- * the rest workers. Each engine's API is published on 127.0.0.1 only. Images are copied in from the host engine
+ * docker.io, built by images/build-offline.sh), on one user-defined network of the host engine, one manager (or
+ * as many as asked) and the rest workers. Each engine's API is published on 127.0.0.1 only. Images are copied in from the host engine
  * (`docker save | docker load`: there is no registry), nodes get labels, and `close()` removes every container,
  * volume and network the swarm was made of, even after a failed start.
  *
@@ -44,8 +44,12 @@ export interface SwarmOptions {
   readonly nodes?: number;
   /** Images of the host engine to load into every node (tags or IDs; IDs stay the same). */
   readonly images?: readonly string[];
+  /** More images for some nodes only, by node index (e.g. Berth's own services for the manager). */
+  readonly nodeImages?: readonly (readonly string[])[];
   /** Node labels, by node index. */
   readonly labels?: readonly Readonly<Record<string, string>>[];
+  /** How many of the nodes are managers (the first ones); the rest are workers. Default 1. */
+  readonly managers?: number;
   /** Memory limit of each node's container, bytes. Default 1 GiB. */
   readonly memoryBytes?: number;
 }
@@ -156,7 +160,7 @@ async function startNode(run: string, network: string, index: number, memoryByte
 
 /** `docker save` once into a file, then `docker load` it into every node (IDs stay the same). */
 async function loadImages(nodes: readonly { docker: Dockerode }[], images: readonly string[]): Promise<void> {
-  if (images.length === 0) return;
+  if (images.length === 0 || nodes.length === 0) return;
   const dir = await mkdtemp(join(tmpdir(), 'berth-swarm-images-'));
   try {
     const file = join(dir, 'images.tar');
@@ -192,26 +196,37 @@ export async function startSwarm(options: SwarmOptions = {}): Promise<TestSwarm>
       Array.from({ length: count }, (_, i) => startNode(run, network, i, memory)),
     );
     const first = started[0] as (typeof started)[number];
-    await loadImages(started, options.images ?? []);
+    // Nodes that need the same images share one `docker save`.
+    const groups = new Map<string, { images: string[]; nodes: (typeof started)[number][] }>();
+    for (const [i, n] of started.entries()) {
+      const images = [...new Set([...(options.images ?? []), ...(options.nodeImages?.[i] ?? [])])];
+      const key = images.join('\n');
+      const g = groups.get(key) ?? { images, nodes: [] };
+      g.nodes.push(n);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) await loadImages(g.nodes, g.images);
 
     await first.docker.swarmInit({
       ListenAddr: '0.0.0.0:2377',
       AdvertiseAddr: `${first.address}:2377`,
       ForceNewCluster: false,
     });
-    const swarm = (await first.docker.swarmInspect()) as { JoinTokens: { Worker: string } };
-    for (const n of started.slice(1)) {
+    const swarm = (await first.docker.swarmInspect()) as { JoinTokens: { Worker: string; Manager: string } };
+    const managers = options.managers ?? 1;
+    for (const [i, n] of started.entries()) {
+      if (i === 0) continue;
       await n.docker.swarmJoin({
         ListenAddr: '0.0.0.0:2377',
         AdvertiseAddr: `${n.address}:2377`,
         RemoteAddrs: [`${first.address}:2377`],
-        JoinToken: swarm.JoinTokens.Worker,
+        JoinToken: i < managers ? swarm.JoinTokens.Manager : swarm.JoinTokens.Worker,
       });
     }
     const nodes: SwarmNode[] = [];
     for (const [i, n] of started.entries()) {
       const info = (await n.docker.info()) as { Swarm: { NodeID: string } };
-      nodes.push({ ...n, nodeId: info.Swarm.NodeID, role: i === 0 ? 'manager' : 'worker' });
+      nodes.push({ ...n, nodeId: info.Swarm.NodeID, role: i < managers ? 'manager' : 'worker' });
     }
     const manager = nodes[0] as SwarmNode;
     await until('every node is ready', 60_000, async () => {

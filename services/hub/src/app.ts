@@ -22,6 +22,7 @@ import { ServersRepo } from './db/servers-repo.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { TokensRepo } from './db/tokens-repo.ts';
 import { UsersRepo } from './db/users-repo.ts';
+import { waitForDatabase } from './db/wait.ts';
 import type { HubContext } from './http/context.ts';
 import { buildServer } from './http/server.ts';
 import { ShutdownSwitch } from './http/shutdown-switch.ts';
@@ -82,6 +83,8 @@ export async function createHub(config: Config, parts: HubParts): Promise<Hub> {
   );
   // A bad profiles file, or an image that cannot be pinned, stops the hub before the database is touched.
   const seeds = await readSeeds(config, parts.images);
+  // On a swarm Postgres may still be starting (docs/swarm.md): wait for it rather than fail the first query.
+  await waitForDatabase(db, { timeoutMs: config.database.waitMs, log });
   await migrateToLatest(db);
   const changeListener = new ChangeListener(
     config.database.url,

@@ -55,9 +55,13 @@ export async function initTls(env: NodeJS.ProcessEnv): Promise<string[]> {
  */
 export function initSecrets(env: NodeJS.ProcessEnv): string[] {
   const dir = env.BERTH_SECRETS_DIR ?? '/secrets';
-  const hub = owner(env.BERTH_HUB_OWNER, [1000, 1000]);
-  const proxy = owner(env.BERTH_PROXY_OWNER, [1000, 1000]);
-  const pg = owner(env.BERTH_POSTGRES_OWNER, [999, 999]);
+  // As root (the compose init step) each file goes to its service's user; as anyone else (`berth stack-file`,
+  // where Swarm sets the owner when it mounts the secret) files stay the caller's.
+  const root = process.getuid?.() === 0;
+  const none: [] = [];
+  const hub = root ? owner(env.BERTH_HUB_OWNER, [1000, 1000]) : none;
+  const proxy = root ? owner(env.BERTH_PROXY_OWNER, [1000, 1000]) : none;
+  const pg = root ? owner(env.BERTH_POSTGRES_OWNER, [999, 999]) : none;
   const lines: string[] = [];
   const made = (path: string, created: boolean) => lines.push(`${created ? 'created' : 'kept'} ${path}`);
   const cookie = `${dir}/hub/cookie_secret`;
@@ -77,7 +81,7 @@ export function initSecrets(env: NodeJS.ProcessEnv): string[] {
   if (!existsSync(hubCopy) || !readFileSync(hubCopy).equals(want)) {
     writeFileSync(hubCopy, want, { mode: 0o600 });
     chmodSync(hubCopy, 0o600);
-    chownSync(hubCopy, ...hub);
+    if (root) chownSync(hubCopy, ...(hub as [number, number]));
     lines.push(`created ${hubCopy}`);
   }
   return lines;

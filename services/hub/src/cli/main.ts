@@ -9,12 +9,14 @@ import { createDatabase, migrateToLatest } from '../db/database.ts';
 import { TokensRepo } from '../db/tokens-repo.ts';
 import { UsersRepo } from '../db/users-repo.ts';
 import { HubError } from '../errors.ts';
+import { StackFileError } from '../stack/stack-file.ts';
 import { ADMIN_USAGE, runAdmin } from './admin.ts';
 import { runDoctor } from './doctor/doctor.ts';
 import { exitCode, render } from './doctor/report.ts';
 import { initSecrets, initTls } from './init-secrets.ts';
 import { INVITE_USAGE, runInvite } from './invite.ts';
 import { PROFILES_USAGE, runProfiles } from './profiles.ts';
+import { runStackFile, STACK_FILE_USAGE } from './stack-file.ts';
 
 const USAGE = `usage: berth <command>
 
@@ -24,7 +26,7 @@ const USAGE = `usage: berth <command>
                                                    mint an API token; prints it once
 ${INVITE_USAGE}  migrate                                          bring the database schema up to date
   init-secrets                                     create missing secret files (compose init step)
-  doctor                                           check the running deployment against the security model
+${STACK_FILE_USAGE}  doctor                                           check the running deployment against the security model
                                                    (PASS/WARN/FAIL lines; exits 1 when one fails)
 ${PROFILES_USAGE}${ADMIN_USAGE}`;
 
@@ -58,6 +60,9 @@ async function run(argv: string[]): Promise<number> {
       note: { type: 'string' },
       'expires-in': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      compose: { type: 'string' },
+      override: { type: 'string' },
+      secrets: { type: 'string' },
     },
   });
   const [group, action, name] = positionals;
@@ -68,6 +73,12 @@ async function run(argv: string[]): Promise<number> {
   if (group === 'init-secrets') {
     for (const line of initSecrets(process.env)) process.stdout.write(`${line}\n`);
     for (const line of await initTls(process.env)) process.stdout.write(`${line}\n`);
+    return 0;
+  }
+  if (group === 'stack-file') {
+    const { text, log } = await runStackFile(values);
+    for (const line of log) process.stderr.write(`${line}\n`);
+    process.stdout.write(text);
     return 0;
   }
   if (group === 'doctor') {
@@ -161,7 +172,10 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const msg = err instanceof HubError || err instanceof TypeError ? err.message : String(err);
+    const msg =
+      err instanceof HubError || err instanceof TypeError || err instanceof StackFileError
+        ? err.message
+        : String(err);
     process.stderr.write(`berth: ${msg}\n`);
     process.exit(err instanceof HubError ? 1 : 2);
   },

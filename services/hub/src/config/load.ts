@@ -30,6 +30,13 @@ export function int(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+/** BERTH_DB_WAIT_SECONDS: how long the hub waits at start for the database (docs/swarm.md). */
+function dbWaitSeconds(env: Env): number {
+  const n = int(env, 'BERTH_DB_WAIT_SECONDS', 60);
+  if (n < 0) throw new ConfigError(`BERTH_DB_WAIT_SECONDS: expected 0 or more seconds, got ${n}`);
+  return n;
+}
+
 function parseEnvironment(raw: string | undefined): Record<string, string> {
   if (!raw) return {};
   try {
@@ -175,7 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     subdomainHost: env.BERTH_SUBDOMAIN_HOST || undefined,
     bind: { host: env.BERTH_HUB_HOST ?? '0.0.0.0', port: int(env, 'BERTH_HUB_PORT', 8081) },
     hubApiUrlForServers: env.BERTH_HUB_API_URL ?? `${scheme}://hub:8081/hub/api`,
-    database: { url: databaseUrl ?? '' },
+    database: { url: databaseUrl ?? '', waitMs: dbWaitSeconds(env) * 1000 },
     secrets: {
       cookieSecretFile: env.BERTH_COOKIE_SECRET_FILE ?? '/run/berth/hub/cookie_secret',
       enforceFileModes: env.BERTH_ENFORCE_SECRET_FILE_MODES !== '0',

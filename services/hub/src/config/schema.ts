@@ -223,7 +223,11 @@ export const configSchema = z.strictObject({
   bind: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   /** Hub API URL as seen from user containers (JUPYTERHUB_API_URL). */
   hubApiUrlForServers: url,
-  database: z.strictObject({ url: z.string().min(1) }),
+  database: z.strictObject({
+    url: z.string().min(1),
+    /** How long the hub waits at start for the database to answer (a Swarm starts services in no order). */
+    waitMs: z.number().int().min(0),
+  }),
   secrets: z.strictObject({
     /** 32 random bytes, hex, in a 0600 file the hub owns. */
     cookieSecretFile: z.string().min(1),
